@@ -1,0 +1,56 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is here too.
+PORT ?= 8000
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test install install-dev migrate messages lint format bench worker beat clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.lock | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	touch $(STAMP)
+
+$(DEV_STAMP): requirements-dev.lock | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $(STAMP) $(DEV_STAMP)
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+messages: $(STAMP)
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput -v0
+
+run: install messages migrate
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: install-dev messages
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install-dev messages
+	$(PY) bench/run.py
+
+worker: install
+	$(VENV)/bin/celery -A portfolio worker --loglevel=info
+
+beat: install
+	$(VENV)/bin/celery -A portfolio beat --loglevel=info
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,2 @@
+def acting(request):
+    return {"acting": getattr(request, "acting", None)}

@@ -1,0 +1,141 @@
+"""People and what they may do: users, their memberships (role in a school), deputies."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from portfolio.models import School
+
+
+class User(AbstractUser):
+    name = models.CharField(_("full name"), max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="unique_nonempty_email"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.username
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", _("Student")
+    TEACHER = "teacher", _("Subject teacher")
+    HOMEROOM = "homeroom", _("Homeroom teacher")
+    CONSULTANT = "consultant", _("Course consultant")
+    COUNSELLOR = "counsellor", _("Counselling office")
+    REGISTRY = "registry", _("Registry office")
+    CURRICULUM = "curriculum", _("Curriculum office")
+    STUDENT_AFFAIRS = "student_affairs", _("Student-affairs office")
+    SCHOOL_ADMIN = "school_admin", _("School administrator")
+    WORKING_GROUP = "working_group", _("Portfolio working group")
+
+
+STAFF_ROLES = frozenset(Role) - {Role.STUDENT}
+# Offices (units) whose head names deputies for absent staff.
+UNIT_ROLES = [
+    Role.REGISTRY,
+    Role.CURRICULUM,
+    Role.STUDENT_AFFAIRS,
+    Role.COUNSELLOR,
+    Role.SCHOOL_ADMIN,
+]
+
+
+class Division(models.TextChoices):
+    DAY = "day", _("Day division")
+    CONTINUING = "continuing", _("Continuing-education division")
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self) -> "MembershipQuerySet":
+        return self.filter(is_active=True)
+
+    def for_school(self, school: School) -> "MembershipQuerySet":
+        return self.filter(school=school)
+
+
+class Membership(models.Model):
+    """A user's role in a school; a user may hold several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    division = models.CharField(
+        _("division"), max_length=16, choices=Division.choices, default=Division.DAY
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["school__code", "role", "division"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "school", "role", "division"], name="unique_membership"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.school.code}"
+
+
+class DeputyQuerySet(models.QuerySet):
+    def for_school(self, school: School) -> "DeputyQuerySet":
+        return self.filter(school=school)
+
+    def in_force_on(self, day: dt.date) -> "DeputyQuerySet":
+        return self.filter(starts_on__lte=day, ends_on__gte=day)
+
+
+class Deputy(models.Model):
+    """A deputy (代理人) who may act for a member of a unit, in order (代理順位), between dates."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="deputies")
+    role = models.CharField(_("unit"), max_length=32, choices=Role.choices)
+    division = models.CharField(
+        _("division"), max_length=16, choices=Division.choices, default=Division.DAY
+    )
+    principal = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deputised_by",
+        verbose_name=_("acts for"),
+    )
+    deputy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deputy_for",
+        verbose_name=_("deputy"),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=1)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+
+    objects = DeputyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["role", "division", "principal_id", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "role", "division", "principal", "order"],
+                name="unique_deputy_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="deputy_dates_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(deputy)s for %(principal)s (%(unit)s, #%(order)s)") % {
+            "deputy": self.deputy,
+            "principal": self.principal,
+            "unit": self.get_role_display(),
+            "order": self.order,
+        }

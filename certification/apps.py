@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CertificationConfig(AppConfig):
+    """Teachers' certification."""
+
+    name = "certification"

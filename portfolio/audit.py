@@ -1,0 +1,49 @@
+"""The one way to write the audit trail. Every service that changes data calls it."""
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from portfolio.models import AuditLog, School
+
+if TYPE_CHECKING:
+    from accounts.acting import ActingContext
+
+
+def audit_write(
+    *,
+    school: School | None,
+    by: "ActingContext | None",
+    action: str,
+    target: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Record an action; ``by`` None means the system (a periodic task)."""
+    return AuditLog.objects.create(
+        school=school,
+        actor=by.user if by else None,
+        on_behalf_of=by.on_behalf_of if by else None,
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=str(target)[:200] if target is not None else "",
+        changes=changes or {},
+    )
+
+
+def diff_fields(instance: models.Model, data: dict[str, Any]) -> dict[str, list[Any]]:
+    """Fields of ``data`` that differ from ``instance``, as {field: [old, new]} for the audit."""
+    changed = {}
+    for name, new in data.items():
+        old = getattr(instance, name)
+        if old != new:
+            changed[name] = [_plain(old), _plain(new)]
+    return changed
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, str | int | float | bool | list | dict) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,113 @@
+"""What each role meets on its home page: the phase banner and its counters."""
+
+import dataclasses
+import datetime as dt
+
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from accounts.acting import ActingContext
+from accounts.models import Membership, Role
+from portfolio.models import SchoolYear, Window, WindowKind
+from records.models import SchoolClass, Student
+
+K = WindowKind
+WINDOWS_FOR_ROLE: dict[str, set[str]] = {
+    Role.STUDENT: {K.BASIC_DATA_CHECK, K.OUTCOME_UPLOAD, K.PERFORMANCE_UPLOAD, K.SELECTION,
+                   K.RECEIPT_CONFIRMATION},
+    Role.TEACHER: {K.OUTCOME_UPLOAD, K.CERTIFICATION},
+    Role.HOMEROOM: {K.BASIC_DATA_CHECK, K.OUTCOME_UPLOAD, K.PERFORMANCE_UPLOAD, K.CERTIFICATION,
+                    K.SELECTION, K.RECEIPT_CONFIRMATION},
+    Role.CONSULTANT: {K.OUTCOME_UPLOAD, K.PERFORMANCE_UPLOAD, K.SELECTION},
+    Role.COUNSELLOR: {K.BASIC_DATA_CHECK, K.SELECTION},
+    Role.REGISTRY: {K.BASIC_DATA_CHECK, K.CERTIFICATION, K.SUBMISSION, K.RECEIPT_CONFIRMATION},
+    Role.CURRICULUM: {K.COURSE_CODE_CHECK, K.OUTCOME_UPLOAD, K.CERTIFICATION},
+    Role.STUDENT_AFFAIRS: {K.BASIC_DATA_CHECK, K.PERFORMANCE_UPLOAD, K.SUBMISSION,
+                           K.RECEIPT_CONFIRMATION},
+    Role.SCHOOL_ADMIN: set(K),
+    Role.WORKING_GROUP: set(K),
+}
+
+
+@dataclasses.dataclass
+class Counter:
+    label: str
+    value: int
+    of: int | None = None
+    link: str = ""
+
+
+@dataclasses.dataclass
+class Phase:
+    open_now: list[Window]
+    next_up: list[Window]
+    now: dt.datetime
+
+
+def phase_for(context: ActingContext, *, now: dt.datetime, grade: int | None = None) -> Phase:
+    kinds = WINDOWS_FOR_ROLE[context.role]
+    windows = (
+        Window.objects.for_school(context.school)
+        .filter(kind__in=kinds, ends_at__gt=now)
+        .for_grade(grade)
+        .select_related("term__school_year")
+        .order_by("starts_at")
+    )
+    open_now, upcoming = [], []
+    for window in windows[:40]:
+        (open_now if window.is_open_at(now) else upcoming).append(window)
+    return Phase(open_now=open_now, next_up=upcoming[:3], now=now)
+
+
+def counters_for(context: ActingContext, *, year: SchoolYear | None) -> list[Counter]:
+    school = context.school
+    role = context.role
+    if role == Role.STUDENT:
+        return _student_counters(context, year)
+    if role == Role.HOMEROOM:
+        classes = SchoolClass.objects.filter(school=school, homeroom_teacher=context.user)
+        if year:
+            classes = classes.filter(school_year=year)
+        counts = classes.aggregate(n_classes=Count("id", distinct=True), n_students=Count("students"))
+        return [
+            Counter(_("My classes"), counts["n_classes"]),
+            Counter(_("Students in my classes"), counts["n_students"]),
+        ]
+    if role == Role.SCHOOL_ADMIN:
+        by_role = dict(
+            Membership.objects.active().for_school(school)
+            .values_list("role").annotate(n=Count("id")).values_list("role", "n")
+        )
+        windows = Window.objects.for_school(school)
+        if year:
+            windows = windows.filter(term__school_year=year)
+        return [
+            Counter(_("Active staff roles"), sum(n for r, n in by_role.items() if r != Role.STUDENT),
+                    link="accounts:members"),
+            Counter(_("Student accounts"), by_role.get(Role.STUDENT, 0), link="accounts:members"),
+            Counter(_("Windows this school year"), windows.count(), link="portfolio:schedule"),
+        ]
+    students = Student.objects.for_school(school)
+    classes = SchoolClass.objects.for_school(school)
+    if year:
+        classes = classes.filter(school_year=year)
+    return [
+        Counter(_("Students on the roll"), students.count()),
+        Counter(_("Classes this school year"), classes.count()),
+    ]
+
+
+def _student_counters(context: ActingContext, year: SchoolYear | None) -> list[Counter]:
+    policy = getattr(year, "policy", None) if year else None
+    if policy is None:
+        return []
+    # The caps that bind this student this year; the counts beside them arrive with the
+    # upload features, which count the student's own items against these caps.
+    return [
+        Counter(_("Course outcomes you may upload each term"), policy.outcome_upload_cap_per_term),
+        Counter(_("Diverse performances you may upload this year"),
+                policy.performance_upload_cap_per_year),
+        Counter(_("Course outcomes you may select this year"), policy.outcome_selection_cap),
+        Counter(_("Diverse performances you may select this year"),
+                policy.performance_selection_cap),
+    ]

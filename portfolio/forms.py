@@ -1,0 +1,120 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from portfolio.models import (
+    DOCUMENT_TYPES,
+    GRADE_CHOICES,
+    MEDIA_TYPES,
+    SchoolPolicy,
+    Term,
+    WindowKind,
+)
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format=DATETIME_FORMAT, **kwargs)
+
+
+def date_field(label, **kwargs) -> forms.DateField:
+    return forms.DateField(label=label, widget=DateInput(), **kwargs)
+
+
+def datetime_field(label, **kwargs) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label, widget=DateTimeInput(), input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
+        **kwargs,
+    )
+
+
+def apply_errors(form: forms.Form, error: ValidationError) -> None:
+    """Attach a service's ValidationError to the form fields it names."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+class SchoolYearForm(forms.Form):
+    roc_year = forms.IntegerField(label=_("School year (ROC)"), min_value=100, max_value=200)
+    term1_starts_on = date_field(_("Term 1: first day"))
+    term1_closing_day = date_field(_("Term 1: closing day (休業式)"))
+    term1_ends_on = date_field(_("Term 1: last day"))
+    term2_starts_on = date_field(_("Term 2: first day"))
+    term2_closing_day = date_field(_("Term 2: closing day (休業式)"))
+    term2_ends_on = date_field(_("Term 2: last day"))
+
+    def terms(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {
+                "number": n,
+                "starts_on": data[f"term{n}_starts_on"],
+                "closing_day": data[f"term{n}_closing_day"],
+                "ends_on": data[f"term{n}_ends_on"],
+            }
+            for n in (1, 2)
+        ]
+
+
+class TermForm(forms.Form):
+    starts_on = date_field(_("First day"))
+    closing_day = date_field(_("Closing day (休業式)"))
+    ends_on = date_field(_("Last day"))
+
+
+class WindowForm(forms.Form):
+    term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.none())
+    kind = forms.ChoiceField(label=_("Kind"), choices=WindowKind.choices)
+    grade = forms.TypedChoiceField(
+        label=_("Grade"), choices=[("", _("All grades")), *GRADE_CHOICES],
+        coerce=int, empty_value=None, required=False,
+    )
+    starts_at = datetime_field(_("Opens (date and time)"))
+    ends_at = datetime_field(_("Closes (date and time)"))
+    self_check_on = date_field(_("Self-check date"), required=False)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args, school, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["term"].queryset = Term.objects.filter(school=school).select_related(
+            "school_year"
+        )
+        self.fields["term"].label_from_instance = lambda term: str(term)
+
+
+class PolicyForm(forms.ModelForm):
+    document_types = forms.MultipleChoiceField(
+        label=_("Document types"), choices=DOCUMENT_TYPES, widget=forms.CheckboxSelectMultiple
+    )
+    media_types = forms.MultipleChoiceField(
+        label=_("Media types"), choices=MEDIA_TYPES, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = SchoolPolicy
+        fields = [
+            "outcome_upload_cap_per_term",
+            "performance_upload_cap_per_year",
+            "outcome_selection_cap",
+            "performance_selection_cap",
+            "document_types",
+            "document_max_mb",
+            "media_types",
+            "media_max_mb",
+            "short_description_max",
+            "staff_require_2fa",
+        ]

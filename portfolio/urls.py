@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.urls import include, path
+
+from portfolio import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("", include("portfolio.site_urls")),
+]
+
+if settings.BENCH_VIEWS:
+    urlpatterns.append(path("bench/bare/", views.bare, name="bench_bare"))
