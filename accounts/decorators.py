@@ -9,10 +9,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from portfolio.models import SchoolYear
+from accounts import acting
+from portfolio.lib import roc
+from portfolio.models import SchoolPolicy
 
 
 def acting_required(*roles: str) -> Callable:
@@ -28,6 +31,12 @@ def acting_required(*roles: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             context = request.acting
+            if context is None:
+                choices = acting.contexts_for(request.user)
+                if len(choices) == 1:
+                    # Nothing to pick: act in the only role there is.
+                    context = request.acting = choices[0]
+                    acting.remember(request, context)
             if context is None:
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('accounts:switch')}?{query}")
@@ -48,9 +57,15 @@ def acting_required(*roles: str) -> Callable:
 
 
 def _two_factor_missing(context) -> bool:
-    year = SchoolYear.objects.current_for(context.school)
-    policy = getattr(year, "policy", None) if year else None
-    if policy is None or not policy.staff_require_2fa:
+    required = (
+        SchoolPolicy.objects.filter(
+            school=context.school,
+            school_year__roc_year=roc.school_year_of(timezone.localdate()),
+        )
+        .values_list("staff_require_2fa", flat=True)
+        .first()
+    )
+    if not required:
         return False
     return not Authenticator.objects.filter(
         user=context.user, type=Authenticator.Type.TOTP

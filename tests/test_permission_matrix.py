@@ -1,0 +1,147 @@
+"""Every URL of the project, visited by every role, anonymously and from another school.
+
+A URL added without its row here fails ``test_every_url_has_a_row``.
+"""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts import services as account_services
+from accounts.models import Division, Role
+from portfolio import services
+from portfolio.models import Term
+from tests.conftest import client_for
+
+ROLES = [r.value for r in Role]
+ACTORS = ["anon", *ROLES, "outsider"]
+ADMIN = Role.SCHOOL_ADMIN.value
+
+
+def admin_only(*, outsider: int) -> dict[str, int]:
+    """Pages for the school admin: others get 403, an admin of another school ``outsider``."""
+    expected = {role: 403 for role in ROLES}
+    expected.update({"anon": 302, ADMIN: 200, "outsider": outsider})
+    return expected
+
+
+def everyone(status: int, anon: int | None = None) -> dict[str, int]:
+    expected = {actor: status for actor in ACTORS}
+    expected["anon"] = status if anon is None else anon
+    return expected
+
+
+# name -> (method, kwargs builder, expected status per actor)
+MATRIX = {
+    "home": ("get", None, everyone(200, anon=302)),
+    "healthz": ("get", None, everyone(200)),
+    "set_language": ("post", None, everyone(302)),
+    "portfolio:public_schedule": ("get", lambda w: {"code": w["school"].code}, everyone(200)),
+    "accounts:switch": ("get", None, everyone(200, anon=302)),
+    # The school admin's pages. Lists show the acting school's own rows, so an admin of
+    # another school gets 200 there (with their own data) and 404 on this school's objects.
+    "accounts:members": ("get", None, admin_only(outsider=200)),
+    "accounts:member_add": ("get", None, admin_only(outsider=200)),
+    "accounts:member_edit": ("get", lambda w: {"pk": w["member"].user_id}, admin_only(outsider=404)),
+    "accounts:membership_toggle": ("post", lambda w: {"pk": w["member"].pk}, {**admin_only(outsider=404), ADMIN: 302}),
+    "accounts:deputies": ("get", None, admin_only(outsider=200)),
+    "accounts:deputy_add": ("get", None, admin_only(outsider=200)),
+    "accounts:deputy_edit": ("get", lambda w: {"pk": w["deputy"].pk}, admin_only(outsider=404)),
+    "accounts:deputy_delete": ("post", lambda w: {"pk": w["deputy"].pk}, {**admin_only(outsider=404), ADMIN: 302}),
+    "portfolio:schedule": ("get", None, admin_only(outsider=200)),
+    "portfolio:year_add": ("get", None, admin_only(outsider=200)),
+    "portfolio:term_edit": ("get", lambda w: {"pk": w["term"].pk}, admin_only(outsider=404)),
+    "portfolio:window_add": ("get", None, admin_only(outsider=200)),
+    "portfolio:window_edit": ("get", lambda w: {"pk": w["window"].pk}, admin_only(outsider=404)),
+    "portfolio:window_delete": ("post", lambda w: {"pk": w["window"].pk}, {**admin_only(outsider=404), ADMIN: 302}),
+    "portfolio:policy_edit": ("get", lambda w: {"roc_year": w["roc_year"]}, admin_only(outsider=200)),
+    "portfolio:audit": ("get", None, admin_only(outsider=200)),
+    # Sign-in and account pages (django-allauth): open to anyone signed in, the sign-in
+    # pages to anyone; sign-up is closed (its page says so).
+    "account_login": ("get", None, everyone(302, anon=200)),
+    "account_logout": ("get", None, everyone(200, anon=302)),
+    "account_inactive": ("get", None, everyone(200)),
+    "account_signup": ("get", None, everyone(302, anon=200)),
+    "account_reauthenticate": ("get", None, everyone(200, anon=302)),
+    "account_request_reauthentication_code": ("get", None, everyone(302)),
+    "account_confirm_reauthentication_code": ("get", None, everyone(302)),
+    "account_email": ("get", None, everyone(200, anon=302)),
+    "account_email_verification_sent": ("get", None, everyone(200)),
+    "account_change_password": ("get", None, everyone(200, anon=302)),
+    "account_set_password": ("get", None, everyone(302, anon=302)),
+    "account_reset_password": ("get", None, everyone(200)),
+    "account_confirm_login_code": ("get", None, everyone(302, anon=302)),
+    "account_confirm_email": ("get", lambda w: {"key": "not-a-key"}, everyone(200)),
+    "account_reset_password_from_key_done": ("get", None, everyone(200)),
+    "account_reset_password_from_key": ("get", lambda w: {"uidb36": "zz", "key": "not-a-key"}, everyone(200)),
+    "account_reset_password_done": ("get", None, everyone(200)),
+    "mfa_index": ("get", None, everyone(200, anon=302)),
+    "mfa_authenticate": ("get", None, everyone(302, anon=302)),
+    "mfa_reauthenticate": ("get", None, everyone(302, anon=302)),
+    # Activating two-factor asks for the password again unless the user just signed in
+    # (these clients are signed in by the test, not by a fresh sign-in).
+    "mfa_activate_totp": ("get", None, everyone(302)),
+    "mfa_deactivate_totp": ("get", None, everyone(404, anon=302)),
+    "mfa_view_recovery_codes": ("get", None, everyone(404, anon=302)),
+    "mfa_generate_recovery_codes": ("get", None, everyone(302)),
+    "mfa_download_recovery_codes": ("get", None, everyone(404, anon=302)),
+}
+
+
+def _url_names(patterns, namespace=None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _url_names(pattern.url_patterns, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+
+def test_every_url_has_a_row():
+    names = set(_url_names(get_resolver().url_patterns))
+    assert names - set(MATRIX) == set(), "add these URLs to the permission matrix"
+    assert set(MATRIX) - names == set(), "these rows name URLs that no longer exist"
+
+
+@pytest.fixture
+def world(school, other_school, make_member, current_roc_year):
+    """This school's objects, which only its admin may reach."""
+    member = make_member(school, Role.TEACHER, username="bob-teacher")
+    principal = make_member(school, Role.REGISTRY, username="rita-registry")
+    deputy = account_services.deputy_create(
+        school=school, role=Role.REGISTRY, division=Division.DAY, principal=principal.user,
+        deputy=member.user, order=1, starts_on=timezone.localdate(),
+        ends_on=timezone.localdate() + dt.timedelta(days=30), by=None,
+    )
+    term = Term.objects.get(school=school, school_year__roc_year=current_roc_year, number=1)
+    starts = timezone.make_aware(dt.datetime.combine(term.starts_on, dt.time(8)))
+    window = services.window_create(
+        term=term, kind="basic_data_check", grade=None, starts_at=starts,
+        ends_at=starts + dt.timedelta(days=10), by=None,
+    )
+    return {
+        "school": school, "other_school": other_school, "member": member, "deputy": deputy,
+        "term": term, "window": window, "roc_year": current_roc_year,
+    }
+
+
+def _client(actor, world, make_member) -> Client:
+    if actor == "anon":
+        return Client()
+    if actor == "outsider":
+        return client_for(make_member(world["other_school"], Role.SCHOOL_ADMIN))
+    return client_for(make_member(world["school"], actor))
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+@pytest.mark.parametrize("actor", ACTORS)
+def test_status(name, actor, world, make_member):
+    method, kwargs, expected = MATRIX[name]
+    url = reverse(name, kwargs=kwargs(world) if kwargs else None)
+    client = _client(actor, world, make_member)
+    response = getattr(client, method)(url)
+    assert response.status_code == expected[actor], (
+        f"{actor} {method.upper()} {url}: {response.status_code}, expected {expected[actor]}"
+    )
