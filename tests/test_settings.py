@@ -1,0 +1,73 @@
+"""Settings come from the environment through strict readers; production refuses defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from portfolio.env import env_bool, env_int, env_list, env_str
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_bool_refuses_yes_ish(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "yes")
+    with pytest.raises(ImproperlyConfigured):
+        env_bool("X_FLAG")
+    monkeypatch.setenv("X_FLAG", "On")
+    assert env_bool("X_FLAG") is True
+    monkeypatch.setenv("X_FLAG", "0")
+    assert env_bool("X_FLAG", True) is False
+
+
+def test_env_int_and_list(monkeypatch):
+    monkeypatch.setenv("X_INT", "12")
+    assert env_int("X_INT", 3) == 12
+    monkeypatch.setenv("X_INT", "twelve")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("X_INT", 3)
+    monkeypatch.setenv("X_LIST", "a, b,,c")
+    assert env_list("X_LIST") == ["a", "b", "c"]
+
+
+def test_secret_from_file(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    monkeypatch.setenv("X_SECRET_FILE", str(secret))
+    assert env_str("X_SECRET") == "from-a-file"
+    monkeypatch.setenv("X_SECRET_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ImproperlyConfigured):
+        env_str("X_SECRET")
+
+
+def _manage(*args, env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "FIELD_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    from cryptography.fernet import Fernet
+
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        env={
+            "DJANGO_PRODUCTION": "1",
+            "DJANGO_SECRET_KEY": "p" * 20 + "-a-long-random-production-secret-key-value",
+            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "DJANGO_ALLOWED_HOSTS": "portfolio.example.edu.tw",
+            "PORTFOLIO_VAR_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path):
+    result = _manage("check", env={"DJANGO_PRODUCTION": "1", "PORTFOLIO_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
