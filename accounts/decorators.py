@@ -45,8 +45,10 @@ def acting_required(*roles: str) -> Callable:
             if context.is_staff_role and _two_factor_missing(context):
                 messages.warning(
                     request,
-                    _("Your school requires staff to use two-factor sign-in. "
-                      "Set up an authenticator app to continue."),
+                    _(
+                        "Your school requires staff to use two-factor sign-in. "
+                        "Set up an authenticator app to continue."
+                    ),
                 )
                 return redirect("mfa_activate_totp")
             return view(request, *args, **kwargs)

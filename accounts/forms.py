@@ -7,13 +7,16 @@ from portfolio.forms import date_field
 
 class MemberCreateForm(forms.Form):
     username = forms.RegexField(
-        label=_("Username"), max_length=150, regex=r"^[\w.@+-]+\Z",
+        label=_("Username"),
+        max_length=150,
+        regex=r"^[\w.@+-]+\Z",
         error_messages={"invalid": _("Use letters, digits and . @ + - _ only.")},
     )
     name = forms.CharField(label=_("Full name"), max_length=100)
     email = forms.EmailField(label=_("E-mail (optional)"), required=False)
     password = forms.CharField(
-        label=_("Initial password"), widget=forms.PasswordInput(render_value=True),
+        label=_("Initial password"),
+        widget=forms.PasswordInput(render_value=True),
         help_text=_("At least 8 characters, not only digits, not a common password."),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
@@ -27,7 +30,8 @@ class MemberEditForm(forms.Form):
 
 class PasswordSetForm(forms.Form):
     password = forms.CharField(
-        label=_("New password"), widget=forms.PasswordInput,
+        label=_("New password"),
+        widget=forms.PasswordInput,
         help_text=_("At least 8 characters, not only digits, not a common password."),
     )
 
@@ -43,9 +47,7 @@ class MemberChoiceField(forms.ModelChoiceField):
 
 
 class DeputyForm(forms.Form):
-    role = forms.ChoiceField(
-        label=_("Unit"), choices=[(r.value, r.label) for r in UNIT_ROLES]
-    )
+    role = forms.ChoiceField(label=_("Unit"), choices=[(r.value, r.label) for r in UNIT_ROLES])
     division = forms.ChoiceField(label=_("Division"), choices=Division.choices)
     principal = MemberChoiceField(label=_("Acts for"), queryset=User.objects.none())
     deputy = MemberChoiceField(label=_("Deputy"), queryset=User.objects.none())
@@ -55,14 +57,11 @@ class DeputyForm(forms.Form):
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)
-        staff = (
-            User.objects.filter(
-                pk__in=Membership.objects.active()
-                .filter(school=school)
-                .exclude(role=Role.STUDENT)
-                .values("user")
-            )
-            .order_by("name", "username")
-        )
+        staff = User.objects.filter(
+            pk__in=Membership.objects.active()
+            .filter(school=school)
+            .exclude(role=Role.STUDENT)
+            .values("user")
+        ).order_by("name", "username")
         self.fields["principal"].queryset = staff
         self.fields["deputy"].queryset = staff

@@ -107,11 +107,15 @@ class Deputy(models.Model):
         _("division"), max_length=16, choices=Division.choices, default=Division.DAY
     )
     principal = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deputised_by",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="deputised_by",
         verbose_name=_("acts for"),
     )
     deputy = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deputy_for",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="deputy_for",
         verbose_name=_("deputy"),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=1)

@@ -50,7 +50,10 @@ def member_create(
     user.save()
     membership = Membership.objects.create(user=user, school=school, role=role, division=division)
     audit_write(
-        school=school, by=by, action="member.create", target=membership,
+        school=school,
+        by=by,
+        action="member.create",
+        target=membership,
         changes={"username": username, "role": role, "division": division},
     )
     return membership
@@ -95,7 +98,10 @@ def membership_add(
         membership.is_active = True
         membership.save(update_fields=["is_active"])
     audit_write(
-        school=school, by=by, action="membership.add", target=membership,
+        school=school,
+        by=by,
+        action="membership.add",
+        target=membership,
         changes={"role": role, "division": division},
     )
     return membership
@@ -116,7 +122,8 @@ def membership_set_active(
     membership.is_active = active
     membership.save(update_fields=["is_active"])
     audit_write(
-        school=membership.school, by=by,
+        school=membership.school,
+        by=by,
         action="membership.activate" if active else "membership.deactivate",
         target=membership,
     )
@@ -124,8 +131,16 @@ def membership_set_active(
 
 
 def _deputy_problems(
-    *, school: School, role: str, division: str, principal: User, deputy: User,
-    order: int, starts_on: dt.date, ends_on: dt.date, exclude: Deputy | None,
+    *,
+    school: School,
+    role: str,
+    division: str,
+    principal: User,
+    deputy: User,
+    order: int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    exclude: Deputy | None,
 ) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     if ends_on < starts_on:
@@ -155,19 +170,35 @@ def _deputy_problems(
 
 @transaction.atomic
 def deputy_create(
-    *, school: School, role: str, division: str, principal: User, deputy: User,
-    order: int, starts_on: dt.date, ends_on: dt.date, by: "ActingContext | None",
+    *,
+    school: School,
+    role: str,
+    division: str,
+    principal: User,
+    deputy: User,
+    order: int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    by: "ActingContext | None",
 ) -> Deputy:
     data = {
-        "role": role, "division": division, "principal": principal, "deputy": deputy,
-        "order": order, "starts_on": starts_on, "ends_on": ends_on,
+        "role": role,
+        "division": division,
+        "principal": principal,
+        "deputy": deputy,
+        "order": order,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
     }
     problems = _deputy_problems(school=school, exclude=None, **data)
     if problems:
         raise ValidationError(problems)
     record = Deputy.objects.create(school=school, **data)
     audit_write(
-        school=school, by=by, action="deputy.create", target=record,
+        school=school,
+        by=by,
+        action="deputy.create",
+        target=record,
         changes={k: str(v) for k, v in data.items()},
     )
     return record
@@ -175,12 +206,25 @@ def deputy_create(
 
 @transaction.atomic
 def deputy_update(
-    *, record: Deputy, role: str, division: str, principal: User, deputy: User,
-    order: int, starts_on: dt.date, ends_on: dt.date, by: "ActingContext | None",
+    *,
+    record: Deputy,
+    role: str,
+    division: str,
+    principal: User,
+    deputy: User,
+    order: int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    by: "ActingContext | None",
 ) -> Deputy:
     data = {
-        "role": role, "division": division, "principal": principal, "deputy": deputy,
-        "order": order, "starts_on": starts_on, "ends_on": ends_on,
+        "role": role,
+        "division": division,
+        "principal": principal,
+        "deputy": deputy,
+        "order": order,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
     }
     problems = _deputy_problems(school=record.school, exclude=record, **data)
     if problems:

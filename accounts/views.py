@@ -43,7 +43,8 @@ def switch(request: HttpRequest) -> HttpResponse:
         acting.remember(request, choices[0])
         return redirect(next_url or "home")
     return render(
-        request, "accounts/switch.html",
+        request,
+        "accounts/switch.html",
         {"choices": choices, "next": next_url, "current": request.acting},
     )
 
@@ -91,7 +92,8 @@ def members(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     return render(
-        request, "accounts/members.html",
+        request,
+        "accounts/members.html",
         {"page": page, "roles": Role.choices, "role": role, "q": query},
     )
 
@@ -136,7 +138,9 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 password_form = PasswordSetForm(request.POST)
                 if password_form.is_valid():
                     services.member_set_password(
-                        school=school, user=member, by=request.acting,
+                        school=school,
+                        user=member,
+                        by=request.acting,
                         password=password_form.cleaned_data["password"],
                     )
                     messages.success(request, _("Password set."))
@@ -154,10 +158,14 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
             apply_errors(form, exc)
     memberships = Membership.objects.filter(school=school, user=member).order_by("role")
     return render(
-        request, "accounts/member_edit.html",
+        request,
+        "accounts/member_edit.html",
         {
-            "member": member, "memberships": memberships, "profile_form": profile_form,
-            "password_form": password_form, "role_form": role_form,
+            "member": member,
+            "memberships": memberships,
+            "profile_form": profile_form,
+            "password_form": password_form,
+            "role_form": role_form,
         },
     )
 
@@ -195,7 +203,8 @@ def deputies(request: HttpRequest) -> HttpResponse:
 def deputy_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     form = DeputyForm(
-        request.POST or None, school=school,
+        request.POST or None,
+        school=school,
         initial={"division": Division.DAY, "starts_on": timezone.localdate()},
     )
     if request.method == "POST" and form.is_valid():
@@ -213,8 +222,12 @@ def deputy_add(request: HttpRequest) -> HttpResponse:
 def deputy_edit(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_deputy_for(request, pk)
     initial = {
-        "role": record.role, "division": record.division, "principal": record.principal,
-        "deputy": record.deputy, "order": record.order, "starts_on": record.starts_on,
+        "role": record.role,
+        "division": record.division,
+        "principal": record.principal,
+        "deputy": record.deputy,
+        "order": record.order,
+        "starts_on": record.starts_on,
         "ends_on": record.ends_on,
     }
     form = DeputyForm(request.POST or None, school=request.acting.school, initial=initial)

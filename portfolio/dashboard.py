@@ -13,17 +13,32 @@ from records.models import SchoolClass, Student
 
 K = WindowKind
 WINDOWS_FOR_ROLE: dict[str, set[str]] = {
-    Role.STUDENT: {K.BASIC_DATA_CHECK, K.OUTCOME_UPLOAD, K.PERFORMANCE_UPLOAD, K.SELECTION,
-                   K.RECEIPT_CONFIRMATION},
+    Role.STUDENT: {
+        K.BASIC_DATA_CHECK,
+        K.OUTCOME_UPLOAD,
+        K.PERFORMANCE_UPLOAD,
+        K.SELECTION,
+        K.RECEIPT_CONFIRMATION,
+    },
     Role.TEACHER: {K.OUTCOME_UPLOAD, K.CERTIFICATION},
-    Role.HOMEROOM: {K.BASIC_DATA_CHECK, K.OUTCOME_UPLOAD, K.PERFORMANCE_UPLOAD, K.CERTIFICATION,
-                    K.SELECTION, K.RECEIPT_CONFIRMATION},
+    Role.HOMEROOM: {
+        K.BASIC_DATA_CHECK,
+        K.OUTCOME_UPLOAD,
+        K.PERFORMANCE_UPLOAD,
+        K.CERTIFICATION,
+        K.SELECTION,
+        K.RECEIPT_CONFIRMATION,
+    },
     Role.CONSULTANT: {K.OUTCOME_UPLOAD, K.PERFORMANCE_UPLOAD, K.SELECTION},
     Role.COUNSELLOR: {K.BASIC_DATA_CHECK, K.SELECTION},
     Role.REGISTRY: {K.BASIC_DATA_CHECK, K.CERTIFICATION, K.SUBMISSION, K.RECEIPT_CONFIRMATION},
     Role.CURRICULUM: {K.COURSE_CODE_CHECK, K.OUTCOME_UPLOAD, K.CERTIFICATION},
-    Role.STUDENT_AFFAIRS: {K.BASIC_DATA_CHECK, K.PERFORMANCE_UPLOAD, K.SUBMISSION,
-                           K.RECEIPT_CONFIRMATION},
+    Role.STUDENT_AFFAIRS: {
+        K.BASIC_DATA_CHECK,
+        K.PERFORMANCE_UPLOAD,
+        K.SUBMISSION,
+        K.RECEIPT_CONFIRMATION,
+    },
     Role.SCHOOL_ADMIN: set(K),
     Role.WORKING_GROUP: set(K),
 }
@@ -68,22 +83,30 @@ def counters_for(context: ActingContext, *, year: SchoolYear | None) -> list[Cou
         classes = SchoolClass.objects.filter(school=school, homeroom_teacher=context.user)
         if year:
             classes = classes.filter(school_year=year)
-        counts = classes.aggregate(n_classes=Count("id", distinct=True), n_students=Count("students"))
+        counts = classes.aggregate(
+            n_classes=Count("id", distinct=True), n_students=Count("students")
+        )
         return [
             Counter(_("My classes"), counts["n_classes"]),
             Counter(_("Students in my classes"), counts["n_students"]),
         ]
     if role == Role.SCHOOL_ADMIN:
         by_role = dict(
-            Membership.objects.active().for_school(school)
-            .values_list("role").annotate(n=Count("id")).values_list("role", "n")
+            Membership.objects.active()
+            .for_school(school)
+            .values_list("role")
+            .annotate(n=Count("id"))
+            .values_list("role", "n")
         )
         windows = Window.objects.for_school(school)
         if year:
             windows = windows.filter(term__school_year=year)
         return [
-            Counter(_("Active staff roles"), sum(n for r, n in by_role.items() if r != Role.STUDENT),
-                    link="accounts:members"),
+            Counter(
+                _("Active staff roles"),
+                sum(n for r, n in by_role.items() if r != Role.STUDENT),
+                link="accounts:members",
+            ),
             Counter(_("Student accounts"), by_role.get(Role.STUDENT, 0), link="accounts:members"),
             Counter(_("Windows this school year"), windows.count(), link="portfolio:schedule"),
         ]
@@ -105,9 +128,12 @@ def _student_counters(context: ActingContext, year: SchoolYear | None) -> list[C
     # upload features, which count the student's own items against these caps.
     return [
         Counter(_("Course outcomes you may upload each term"), policy.outcome_upload_cap_per_term),
-        Counter(_("Diverse performances you may upload this year"),
-                policy.performance_upload_cap_per_year),
+        Counter(
+            _("Diverse performances you may upload this year"),
+            policy.performance_upload_cap_per_year,
+        ),
         Counter(_("Course outcomes you may select this year"), policy.outcome_selection_cap),
-        Counter(_("Diverse performances you may select this year"),
-                policy.performance_selection_cap),
+        Counter(
+            _("Diverse performances you may select this year"), policy.performance_selection_cap
+        ),
     ]

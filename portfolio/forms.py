@@ -34,7 +34,9 @@ def date_field(label, **kwargs) -> forms.DateField:
 
 def datetime_field(label, **kwargs) -> forms.DateTimeField:
     return forms.DateTimeField(
-        label=label, widget=DateTimeInput(), input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
+        label=label,
+        widget=DateTimeInput(),
+        input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
         **kwargs,
     )
 
@@ -80,8 +82,11 @@ class WindowForm(forms.Form):
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.none())
     kind = forms.ChoiceField(label=_("Kind"), choices=WindowKind.choices)
     grade = forms.TypedChoiceField(
-        label=_("Grade"), choices=[("", _("All grades")), *GRADE_CHOICES],
-        coerce=int, empty_value=None, required=False,
+        label=_("Grade"),
+        choices=[("", _("All grades")), *GRADE_CHOICES],
+        coerce=int,
+        empty_value=None,
+        required=False,
     )
     starts_at = datetime_field(_("Opens (date and time)"))
     ends_at = datetime_field(_("Closes (date and time)"))

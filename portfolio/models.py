@@ -29,7 +29,9 @@ class School(models.Model):
     )
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=150, blank=True)
-    has_continuing_division = models.BooleanField(_("has a continuing-education division"), default=False)
+    has_continuing_division = models.BooleanField(
+        _("has a continuing-education division"), default=False
+    )
 
     class Meta:
         ordering = ["code"]
@@ -153,17 +155,24 @@ class Window(models.Model):
     term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="windows")
     kind = models.CharField(_("kind"), max_length=32, choices=WindowKind.choices)
     grade = models.PositiveSmallIntegerField(
-        _("grade"), choices=GRADE_CHOICES, null=True, blank=True,
+        _("grade"),
+        choices=GRADE_CHOICES,
+        null=True,
+        blank=True,
         help_text=_("Leave empty for all grades."),
     )
     starts_at = models.DateTimeField(_("opens"))
     ends_at = models.DateTimeField(_("closes"))
     self_check_on = models.DateField(
-        _("self-check date"), null=True, blank=True,
+        _("self-check date"),
+        null=True,
+        blank=True,
         help_text=_("The date by which students or staff check their own entries (自主檢核)."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
-    state = models.CharField(max_length=16, choices=WindowState.choices, default=WindowState.SCHEDULED)
+    state = models.CharField(
+        max_length=16, choices=WindowState.choices, default=WindowState.SCHEDULED
+    )
     state_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects = WindowQuerySet.as_manager()
@@ -173,7 +182,8 @@ class Window(models.Model):
         indexes = [models.Index(fields=["school", "starts_at", "ends_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")), name="window_ends_after_start"
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="window_ends_after_start",
             )
         ]
 
@@ -217,11 +227,13 @@ class SchoolPolicy(models.Model):
     school_year = models.OneToOneField(SchoolYear, on_delete=models.CASCADE, related_name="policy")
     outcome_upload_cap_per_term = models.PositiveSmallIntegerField(
         _("course outcomes a student may upload per term"),
-        default=6, validators=[MinValueValidator(1), MaxValueValidator(30)],
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
     )
     performance_upload_cap_per_year = models.PositiveSmallIntegerField(
         _("diverse performances a student may upload per year"),
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(50)],
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
     )
     outcome_selection_cap = models.PositiveSmallIntegerField(
         _("course outcomes a student may select per year"),
@@ -250,9 +262,7 @@ class SchoolPolicy(models.Model):
         default=NATIONAL_SHORT_DESCRIPTION_MAX,
         validators=[MinValueValidator(10), MaxValueValidator(NATIONAL_SHORT_DESCRIPTION_MAX)],
     )
-    staff_require_2fa = models.BooleanField(
-        _("staff must use two-factor sign-in"), default=False
-    )
+    staff_require_2fa = models.BooleanField(_("staff must use two-factor sign-in"), default=False)
 
     class Meta:
         verbose_name = _("school policy")

@@ -40,7 +40,7 @@ def window_problems(
         add("ends_at", _("A window must close after it opens."))
         return problems
 
-    year_start, year_end = term.school_year.starts_on, term.school_year.ends_on
+    year_start = term.school_year.starts_on
     start_day = timezone.localtime(starts_at).date()
     end_day = timezone.localtime(ends_at).date()
     if start_day < year_start:
@@ -67,7 +67,10 @@ def window_problems(
                 },
             )
 
-    if kind == WindowKind.RECEIPT_CONFIRMATION and ends_at - starts_at + _LAST_MINUTE < RECEIPT_MIN_LENGTH:
+    if (
+        kind == WindowKind.RECEIPT_CONFIRMATION
+        and ends_at - starts_at + _LAST_MINUTE < RECEIPT_MIN_LENGTH
+    ):
         add(
             "ends_at",
             _("National rule: the receipt-confirmation window must last at least 3 days."),

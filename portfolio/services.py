@@ -32,7 +32,11 @@ POLICY_FIELDS = [
 
 @transaction.atomic
 def school_create(
-    *, code: str, name: str, name_en: str = "", has_continuing_division: bool = False,
+    *,
+    code: str,
+    name: str,
+    name_en: str = "",
+    has_continuing_division: bool = False,
     by: "ActingContext | None",
 ) -> School:
     school = School(
@@ -76,7 +80,10 @@ def school_year_create(
     carried = {name: getattr(previous, name) for name in POLICY_FIELDS} if previous else {}
     SchoolPolicy.objects.create(school=school, school_year=year, **carried)
     audit_write(
-        school=school, by=by, action="school_year.create", target=year,
+        school=school,
+        by=by,
+        action="school_year.create",
+        target=year,
         changes={"terms": [{k: str(v) for k, v in t.items()} for t in terms]},
     )
     return year
@@ -88,13 +95,20 @@ def _already_exists(roc_year: int) -> str:
 
 @transaction.atomic
 def term_update(
-    *, term: Term, starts_on: dt.date, closing_day: dt.date, ends_on: dt.date,
+    *,
+    term: Term,
+    starts_on: dt.date,
+    closing_day: dt.date,
+    ends_on: dt.date,
     by: "ActingContext | None",
 ) -> Term:
     _raise_if(
         rules.term_problems(
-            roc_year=term.school_year.roc_year, number=term.number,
-            starts_on=starts_on, closing_day=closing_day, ends_on=ends_on,
+            roc_year=term.school_year.roc_year,
+            number=term.number,
+            starts_on=starts_on,
+            closing_day=closing_day,
+            ends_on=ends_on,
         )
     )
     data = {"starts_on": starts_on, "closing_day": closing_day, "ends_on": ends_on}
@@ -107,29 +121,51 @@ def term_update(
 
 
 def _window_data(
-    *, kind: str, grade: int | None, starts_at: dt.datetime, ends_at: dt.datetime,
-    self_check_on: dt.date | None, note: str,
+    *,
+    kind: str,
+    grade: int | None,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    self_check_on: dt.date | None,
+    note: str,
 ) -> dict[str, Any]:
     return {
-        "kind": kind, "grade": grade, "starts_at": starts_at, "ends_at": ends_at,
-        "self_check_on": self_check_on, "note": note,
+        "kind": kind,
+        "grade": grade,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "self_check_on": self_check_on,
+        "note": note,
     }
 
 
 @transaction.atomic
 def window_create(
-    *, term: Term, kind: str, grade: int | None, starts_at: dt.datetime,
-    ends_at: dt.datetime, self_check_on: dt.date | None = None, note: str = "",
+    *,
+    term: Term,
+    kind: str,
+    grade: int | None,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    self_check_on: dt.date | None = None,
+    note: str = "",
     by: "ActingContext | None",
 ) -> Window:
     data = _window_data(
-        kind=kind, grade=grade, starts_at=starts_at, ends_at=ends_at,
-        self_check_on=self_check_on, note=note,
+        kind=kind,
+        grade=grade,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        self_check_on=self_check_on,
+        note=note,
     )
     _raise_if(rules.window_problems(term=term, **_rule_args(data)))
     window = Window.objects.create(school=term.school, term=term, **data)
     audit_write(
-        school=term.school, by=by, action="window.create", target=window,
+        school=term.school,
+        by=by,
+        action="window.create",
+        target=window,
         changes={k: str(v) for k, v in data.items()},
     )
     return window
@@ -137,13 +173,23 @@ def window_create(
 
 @transaction.atomic
 def window_update(
-    *, window: Window, kind: str, grade: int | None, starts_at: dt.datetime,
-    ends_at: dt.datetime, self_check_on: dt.date | None = None, note: str = "",
+    *,
+    window: Window,
+    kind: str,
+    grade: int | None,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    self_check_on: dt.date | None = None,
+    note: str = "",
     by: "ActingContext | None",
 ) -> Window:
     data = _window_data(
-        kind=kind, grade=grade, starts_at=starts_at, ends_at=ends_at,
-        self_check_on=self_check_on, note=note,
+        kind=kind,
+        grade=grade,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        self_check_on=self_check_on,
+        note=note,
     )
     _raise_if(rules.window_problems(term=window.term, exclude=window, **_rule_args(data)))
     changes = diff_fields(window, data)
@@ -161,7 +207,10 @@ def _rule_args(data: dict[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def window_delete(*, window: Window, by: "ActingContext | None") -> None:
     audit_write(
-        school=window.school, by=by, action="window.delete", target=window,
+        school=window.school,
+        by=by,
+        action="window.delete",
+        target=window,
         changes={"starts_at": str(window.starts_at), "ends_at": str(window.ends_at)},
     )
     window.delete()
@@ -208,7 +257,10 @@ def window_states_apply(*, now: dt.datetime | None = None) -> list[tuple[int, st
             )
             if claimed:
                 audit_write(
-                    school=window.school, by=None, action=f"window.{due}", target=window,
+                    school=window.school,
+                    by=None,
+                    action=f"window.{due}",
+                    target=window,
                     changes={"state": [window.state, due], "at": now.isoformat()},
                 )
                 applied.append((window.pk, due))

@@ -28,9 +28,13 @@ ADMIN = Role.SCHOOL_ADMIN
 def home(request: HttpRequest) -> HttpResponse:
     context = request.acting
     now = timezone.now()
-    year = SchoolYear.objects.filter(
-        school=context.school, roc_year=roc.school_year_of(timezone.localdate(now))
-    ).select_related("policy").first()
+    year = (
+        SchoolYear.objects.filter(
+            school=context.school, roc_year=roc.school_year_of(timezone.localdate(now))
+        )
+        .select_related("policy")
+        .first()
+    )
     grade = None
     if context.role == Role.STUDENT:
         student = getattr(context.user, "student", None)
@@ -68,7 +72,10 @@ def _check_database() -> dict:
 def _check_cache() -> dict:
     try:
         cache.set("healthz", "1", 10)
-        return {"ok": cache.get("healthz") == "1", "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+        return {
+            "ok": cache.get("healthz") == "1",
+            "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+        }
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "error": exc.__class__.__name__}
 
@@ -100,8 +107,13 @@ def public_schedule(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "portfolio/public_schedule.html",
-        {"school": school, "years": years, "year": year, "terms": _terms_with_windows(year),
-         "now": timezone.now()},
+        {
+            "school": school,
+            "years": years,
+            "year": year,
+            "terms": _terms_with_windows(year),
+            "now": timezone.now(),
+        },
     )
 
 
@@ -140,13 +152,17 @@ def year_add(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 year = services.school_year_create(
-                    school=school, roc_year=form.cleaned_data["roc_year"], terms=form.terms(),
+                    school=school,
+                    roc_year=form.cleaned_data["roc_year"],
+                    terms=form.terms(),
                     by=request.acting,
                 )
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(request, _("School year %(year)s added.") % {"year": year.roc_year})
+                messages.success(
+                    request, _("School year %(year)s added.") % {"year": year.roc_year}
+                )
                 return redirect(f"{_schedule_url()}?year={year.roc_year}")
     else:
         form = SchoolYearForm(initial=_suggested_year(school))
@@ -190,7 +206,11 @@ def term_edit(request: HttpRequest, pk: int) -> HttpResponse:
     term = get_term_for(request, pk)
     form = TermForm(
         request.POST or None,
-        initial={"starts_on": term.starts_on, "closing_day": term.closing_day, "ends_on": term.ends_on},
+        initial={
+            "starts_on": term.starts_on,
+            "closing_day": term.closing_day,
+            "ends_on": term.ends_on,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -227,9 +247,13 @@ def window_add(request: HttpRequest) -> HttpResponse:
 def window_edit(request: HttpRequest, pk: int) -> HttpResponse:
     window = get_window_for(request, pk)
     initial = {
-        "term": window.term, "kind": window.kind, "grade": window.grade,
-        "starts_at": timezone.localtime(window.starts_at), "ends_at": timezone.localtime(window.ends_at),
-        "self_check_on": window.self_check_on, "note": window.note,
+        "term": window.term,
+        "kind": window.kind,
+        "grade": window.grade,
+        "starts_at": timezone.localtime(window.starts_at),
+        "ends_at": timezone.localtime(window.ends_at),
+        "self_check_on": window.self_check_on,
+        "note": window.note,
     }
     form = WindowForm(request.POST or None, school=request.acting.school, initial=initial)
     form.fields["term"].disabled = True
@@ -261,7 +285,8 @@ def window_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def policy_edit(request: HttpRequest, roc_year: int) -> HttpResponse:
     policy = get_object_or_404(
         SchoolPolicy.objects.select_related("school_year"),
-        school=request.acting.school, school_year__roc_year=roc_year,
+        school=request.acting.school,
+        school_year__roc_year=roc_year,
     )
     form = PolicyForm(request.POST or None, instance=SchoolPolicy.objects.get(pk=policy.pk))
     if request.method == "POST" and form.is_valid():
@@ -270,7 +295,9 @@ def policy_edit(request: HttpRequest, roc_year: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Policy for school year %(year)s saved.") % {"year": roc_year})
+            messages.success(
+                request, _("Policy for school year %(year)s saved.") % {"year": roc_year}
+            )
             return redirect(f"{_schedule_url()}?year={roc_year}")
     return render(request, "portfolio/policy_form.html", {"form": form, "policy": policy})
 

@@ -23,8 +23,12 @@ class SchoolClass(models.Model):
         _("division"), max_length=16, choices=Division.choices, default=Division.DAY
     )
     homeroom_teacher = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="homeroom_classes", verbose_name=_("homeroom teacher"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="homeroom_classes",
+        verbose_name=_("homeroom teacher"),
     )
 
     objects = SchoolClassQuerySet.as_manager()
@@ -50,17 +54,26 @@ class StudentQuerySet(models.QuerySet):
 class Student(models.Model):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="students")
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="student",
     )
     student_number = models.CharField(_("student number"), max_length=20)
     name = models.CharField(_("name"), max_length=100)
     school_class = models.ForeignKey(
-        SchoolClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="students",
+        SchoolClass,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="students",
         verbose_name=_("class"),
     )
     seat_number = models.PositiveSmallIntegerField(
-        _("seat number"), null=True, blank=True,
+        _("seat number"),
+        null=True,
+        blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(99)],
     )
 
@@ -69,7 +82,9 @@ class Student(models.Model):
     class Meta:
         ordering = ["school_class__name", "seat_number", "student_number"]
         constraints = [
-            models.UniqueConstraint(fields=["school", "student_number"], name="unique_student_number")
+            models.UniqueConstraint(
+                fields=["school", "student_number"], name="unique_student_number"
+            )
         ]
 
     def __str__(self) -> str:

@@ -15,11 +15,21 @@ if TYPE_CHECKING:
 
 @transaction.atomic
 def school_class_create(
-    *, school: School, school_year: SchoolYear, name: str, grade: int, division: str,
-    homeroom_teacher: "User | None", by: "ActingContext | None",
+    *,
+    school: School,
+    school_year: SchoolYear,
+    name: str,
+    grade: int,
+    division: str,
+    homeroom_teacher: "User | None",
+    by: "ActingContext | None",
 ) -> SchoolClass:
     school_class = SchoolClass.objects.create(
-        school=school, school_year=school_year, name=name, grade=grade, division=division,
+        school=school,
+        school_year=school_year,
+        name=name,
+        grade=grade,
+        division=division,
         homeroom_teacher=homeroom_teacher,
     )
     audit_write(school=school, by=by, action="class.create", target=school_class)
@@ -28,12 +38,22 @@ def school_class_create(
 
 @transaction.atomic
 def student_create(
-    *, school: School, student_number: str, name: str, school_class: SchoolClass | None,
-    seat_number: int | None, user: "User | None", by: "ActingContext | None",
+    *,
+    school: School,
+    student_number: str,
+    name: str,
+    school_class: SchoolClass | None,
+    seat_number: int | None,
+    user: "User | None",
+    by: "ActingContext | None",
 ) -> Student:
     student = Student.objects.create(
-        school=school, student_number=student_number, name=name, school_class=school_class,
-        seat_number=seat_number, user=user,
+        school=school,
+        student_number=student_number,
+        name=name,
+        school_class=school_class,
+        seat_number=seat_number,
+        user=user,
     )
     audit_write(school=school, by=by, action="student.create", target=student)
     return student

@@ -39,10 +39,18 @@ def make_school_with_year(code: str, name: str, roc_year: int):
         school=school,
         roc_year=roc_year,
         terms=[
-            {"number": 1, "starts_on": dt.date(y, 8, 30), "closing_day": dt.date(y + 1, 1, 20),
-             "ends_on": dt.date(y + 1, 1, 31)},
-            {"number": 2, "starts_on": dt.date(y + 1, 2, 11), "closing_day": dt.date(y + 1, 6, 30),
-             "ends_on": dt.date(y + 1, 7, 31)},
+            {
+                "number": 1,
+                "starts_on": dt.date(y, 8, 30),
+                "closing_day": dt.date(y + 1, 1, 20),
+                "ends_on": dt.date(y + 1, 1, 31),
+            },
+            {
+                "number": 2,
+                "starts_on": dt.date(y + 1, 2, 11),
+                "closing_day": dt.date(y + 1, 6, 30),
+                "ends_on": dt.date(y + 1, 7, 31),
+            },
         ],
         by=None,
     )
@@ -68,8 +76,14 @@ def make_member(db):
         counter["n"] += 1
         username = username or f"{role}{counter['n']}-{school.code}"
         return account_services.member_create(
-            school=school, username=username, name=name or username, email="",
-            password=PASSWORD, role=role, division=division, by=None,
+            school=school,
+            username=username,
+            name=name or username,
+            email="",
+            password=PASSWORD,
+            role=role,
+            division=division,
+            by=None,
         )
 
     return make

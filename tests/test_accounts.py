@@ -26,17 +26,27 @@ class TestSignIn:
     def test_username_sign_in_lands_on_the_role_home(self, school, make_member):
         make_member(school, Role.REGISTRY, username="reg")
         client = Client()
-        response = client.post(reverse("account_login"), {"login": "reg", "password": PASSWORD}, follow=True)
+        response = client.post(
+            reverse("account_login"), {"login": "reg", "password": PASSWORD}, follow=True
+        )
         assert response.status_code == 200
         assert response.redirect_chain[-1][0] == reverse("home")
         assert response.context["acting"].role == Role.REGISTRY
 
     def test_email_sign_in(self, school):
         account_services.member_create(
-            school=school, username="mail", name="Mail", email="mail@example.edu.tw",
-            password=PASSWORD, role=Role.TEACHER, division=Division.DAY, by=None,
+            school=school,
+            username="mail",
+            name="Mail",
+            email="mail@example.edu.tw",
+            password=PASSWORD,
+            role=Role.TEACHER,
+            division=Division.DAY,
+            by=None,
         )
-        response = Client().post(reverse("account_login"), {"login": "MAIL@example.edu.tw", "password": PASSWORD})
+        response = Client().post(
+            reverse("account_login"), {"login": "MAIL@example.edu.tw", "password": PASSWORD}
+        )
         assert response.status_code == 302
 
     def test_wrong_password_says_so(self, school, make_member):
@@ -57,7 +67,15 @@ class TestSignIn:
         assert "登入嘗試失敗次數過多" in str(response.context["form"].non_field_errors())
 
     def test_sign_up_is_closed(self, db):
-        response = Client().post(reverse("account_signup"), {"username": "x", "email": "x@example.org", "password1": PASSWORD, "password2": PASSWORD})
+        response = Client().post(
+            reverse("account_signup"),
+            {
+                "username": "x",
+                "email": "x@example.org",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
         assert not User.objects.filter(username="x").exists()
         assert response.status_code == 200
 
@@ -65,8 +83,12 @@ class TestSignIn:
 class TestRolePicker:
     def test_several_roles_pick_one(self, school, other_school, make_member):
         first = make_member(school, Role.HOMEROOM, username="multi")
-        account_services.membership_add(school=school, user=first.user, role=Role.TEACHER, division=Division.DAY, by=None)
-        account_services.membership_add(school=other_school, user=first.user, role=Role.TEACHER, division=Division.DAY, by=None)
+        account_services.membership_add(
+            school=school, user=first.user, role=Role.TEACHER, division=Division.DAY, by=None
+        )
+        account_services.membership_add(
+            school=other_school, user=first.user, role=Role.TEACHER, division=Division.DAY, by=None
+        )
         client = Client()
         client.force_login(first.user)
         response = client.get(reverse("home"))
@@ -113,19 +135,35 @@ class TestDeputies:
         deputy = make_member(school, Role.CURRICULUM, username="deputy")
         today = timezone.localdate()
         record = account_services.deputy_create(
-            school=school, role=Role.REGISTRY, division=Division.DAY, principal=principal.user,
-            deputy=deputy.user, order=1, starts_on=today, ends_on=today + dt.timedelta(days=7), by=None,
+            school=school,
+            role=Role.REGISTRY,
+            division=Division.DAY,
+            principal=principal.user,
+            deputy=deputy.user,
+            order=1,
+            starts_on=today,
+            ends_on=today + dt.timedelta(days=7),
+            by=None,
         )
         return principal, deputy, record
 
-    def test_deputy_acts_for_principal_and_is_audited_as_such(self, deputyship, school, current_roc_year):
+    def test_deputy_acts_for_principal_and_is_audited_as_such(
+        self, deputyship, school, current_roc_year
+    ):
         principal, deputy, record = deputyship
         contexts = acting.contexts_for(deputy.user)
         as_deputy = next(c for c in contexts if c.deputy)
         assert as_deputy.role == Role.REGISTRY and as_deputy.on_behalf_of == principal.user
         term = school.terms.get(number=1, school_year__roc_year=current_roc_year)
         start = timezone.make_aware(dt.datetime.combine(term.starts_on, dt.time(8)))
-        window = services.window_create(term=term, kind="submission", grade=None, starts_at=start, ends_at=start + dt.timedelta(days=5), by=as_deputy)
+        window = services.window_create(
+            term=term,
+            kind="submission",
+            grade=None,
+            starts_at=start,
+            ends_at=start + dt.timedelta(days=5),
+            by=as_deputy,
+        )
         entry = AuditLog.objects.get(action="window.create", target_id=str(window.pk))
         assert entry.actor == deputy.user and entry.on_behalf_of == principal.user
 
@@ -134,7 +172,10 @@ class TestDeputies:
         client = Client()
         client.force_login(deputy.user)
         session = client.session
-        session[acting.SESSION_KEY] = {"membership": Membership.objects.get(user=record.principal).pk, "deputy": record.pk}
+        session[acting.SESSION_KEY] = {
+            "membership": Membership.objects.get(user=record.principal).pk,
+            "deputy": record.pk,
+        }
         session.save()
         assert client.get(reverse("home")).context["acting"].deputy == record
         record.ends_on = timezone.localdate() - dt.timedelta(days=1)
@@ -149,15 +190,29 @@ class TestDeputies:
         student = make_member(school, Role.STUDENT)
         with pytest.raises(Exception) as exc:
             account_services.deputy_create(
-                school=school, role=Role.REGISTRY, division=Division.DAY, principal=principal.user,
-                deputy=principal.user, order=1, starts_on=record.starts_on, ends_on=record.starts_on - dt.timedelta(days=1), by=None,
+                school=school,
+                role=Role.REGISTRY,
+                division=Division.DAY,
+                principal=principal.user,
+                deputy=principal.user,
+                order=1,
+                starts_on=record.starts_on,
+                ends_on=record.starts_on - dt.timedelta(days=1),
+                by=None,
             )
         problems = exc.value.message_dict
         assert {"deputy", "order", "ends_on"} <= set(problems)
         with pytest.raises(Exception) as exc:
             account_services.deputy_create(
-                school=school, role=Role.CURRICULUM, division=Division.DAY, principal=student.user,
-                deputy=deputy.user, order=1, starts_on=record.starts_on, ends_on=record.ends_on, by=None,
+                school=school,
+                role=Role.CURRICULUM,
+                division=Division.DAY,
+                principal=student.user,
+                deputy=deputy.user,
+                order=1,
+                starts_on=record.starts_on,
+                ends_on=record.ends_on,
+                by=None,
             )
         assert "principal" in exc.value.message_dict
 
@@ -165,59 +220,126 @@ class TestDeputies:
         principal, deputy, record = deputyship
         response = admin_client.get(reverse("accounts:deputies"))
         assert "principal" in response.content.decode()
-        response = admin_client.post(reverse("accounts:deputy_add"), {
-            "role": Role.REGISTRY, "division": Division.DAY, "principal": principal.user.pk,
-            "deputy": deputy.user.pk, "order": 1, "starts_on": str(record.starts_on), "ends_on": str(record.ends_on),
-        })
+        response = admin_client.post(
+            reverse("accounts:deputy_add"),
+            {
+                "role": Role.REGISTRY,
+                "division": Division.DAY,
+                "principal": principal.user.pk,
+                "deputy": deputy.user.pk,
+                "order": 1,
+                "starts_on": str(record.starts_on),
+                "ends_on": str(record.ends_on),
+            },
+        )
         assert response.status_code == 200
         assert 'id="id_order_error"' in response.content.decode()
-        response = admin_client.post(reverse("accounts:deputy_edit", args=[record.pk]), {
-            "role": Role.REGISTRY, "division": Division.DAY, "principal": principal.user.pk,
-            "deputy": deputy.user.pk, "order": 2, "starts_on": str(record.starts_on), "ends_on": str(record.ends_on),
-        })
+        response = admin_client.post(
+            reverse("accounts:deputy_edit", args=[record.pk]),
+            {
+                "role": Role.REGISTRY,
+                "division": Division.DAY,
+                "principal": principal.user.pk,
+                "deputy": deputy.user.pk,
+                "order": 2,
+                "starts_on": str(record.starts_on),
+                "ends_on": str(record.ends_on),
+            },
+        )
         assert response.status_code == 302
         record.refresh_from_db()
         assert record.order == 2
-        assert admin_client.post(reverse("accounts:deputy_delete", args=[record.pk])).status_code == 302
+        assert (
+            admin_client.post(reverse("accounts:deputy_delete", args=[record.pk])).status_code
+            == 302
+        )
 
 
 class TestMembers:
     def test_admin_creates_a_member_who_can_sign_in(self, admin_client, school):
-        response = admin_client.post(reverse("accounts:member_add"), {
-            "username": "newteacher", "name": "新老師", "email": "", "password": PASSWORD,
-            "role": Role.TEACHER, "division": Division.CONTINUING,
-        })
+        response = admin_client.post(
+            reverse("accounts:member_add"),
+            {
+                "username": "newteacher",
+                "name": "新老師",
+                "email": "",
+                "password": PASSWORD,
+                "role": Role.TEACHER,
+                "division": Division.CONTINUING,
+            },
+        )
         assert response.status_code == 302
         membership = Membership.objects.get(user__username="newteacher")
         assert membership.division == Division.CONTINUING and membership.school == school
-        assert Client().post(reverse("account_login"), {"login": "newteacher", "password": PASSWORD}).status_code == 302
+        assert (
+            Client()
+            .post(reverse("account_login"), {"login": "newteacher", "password": PASSWORD})
+            .status_code
+            == 302
+        )
 
     def test_bad_input_is_explained_by_field(self, admin_client, admin):
-        response = admin_client.post(reverse("accounts:member_add"), {
-            "username": "alice", "name": "x", "email": "", "password": "12345678",
-            "role": Role.TEACHER, "division": Division.DAY,
-        })
+        response = admin_client.post(
+            reverse("accounts:member_add"),
+            {
+                "username": "alice",
+                "name": "x",
+                "email": "",
+                "password": "12345678",
+                "role": Role.TEACHER,
+                "division": Division.DAY,
+            },
+        )
         content = response.content.decode()
         assert response.status_code == 200
         assert 'id="id_username_error"' in content or 'id="id_password_error"' in content
-        response = admin_client.post(reverse("accounts:member_add"), {
-            "username": "fresh", "name": "x", "email": "", "password": "12345678",
-            "role": Role.TEACHER, "division": Division.DAY,
-        })
+        response = admin_client.post(
+            reverse("accounts:member_add"),
+            {
+                "username": "fresh",
+                "name": "x",
+                "email": "",
+                "password": "12345678",
+                "role": Role.TEACHER,
+                "division": Division.DAY,
+            },
+        )
         assert 'id="id_password_error"' in response.content.decode()
         assert not User.objects.filter(username="fresh").exists()
 
     def test_edit_profile_password_and_roles(self, admin_client, school, make_member):
         member = make_member(school, Role.TEACHER, username="bob")
         url = reverse("accounts:member_edit", args=[member.user_id])
-        assert admin_client.post(url, {"action": "profile", "name": "Bob 老師", "email": "bob@example.edu.tw"}).status_code == 302
-        assert admin_client.post(url, {"action": "password", "password": "another-Strong-pass-9"}).status_code == 302
-        assert admin_client.post(url, {"action": "role", "role": Role.HOMEROOM, "division": Division.DAY}).status_code == 302
-        response = admin_client.post(url, {"action": "role", "role": Role.HOMEROOM, "division": Division.DAY})
+        assert (
+            admin_client.post(
+                url, {"action": "profile", "name": "Bob 老師", "email": "bob@example.edu.tw"}
+            ).status_code
+            == 302
+        )
+        assert (
+            admin_client.post(
+                url, {"action": "password", "password": "another-Strong-pass-9"}
+            ).status_code
+            == 302
+        )
+        assert (
+            admin_client.post(
+                url, {"action": "role", "role": Role.HOMEROOM, "division": Division.DAY}
+            ).status_code
+            == 302
+        )
+        response = admin_client.post(
+            url, {"action": "role", "role": Role.HOMEROOM, "division": Division.DAY}
+        )
         assert response.status_code == 200 and 'id="id_role_error"' in response.content.decode()
         member.user.refresh_from_db()
-        assert member.user.name == "Bob 老師" and member.user.check_password("another-Strong-pass-9")
-        assert admin_client.post(reverse("accounts:membership_toggle", args=[member.pk])).status_code == 302
+        assert member.user.name == "Bob 老師" and member.user.check_password(
+            "another-Strong-pass-9"
+        )
+        assert (
+            admin_client.post(reverse("accounts:membership_toggle", args=[member.pk])).status_code
+            == 302
+        )
         member.refresh_from_db()
         assert not member.is_active
 
@@ -226,7 +348,9 @@ class TestMembers:
         admin.refresh_from_db()
         assert admin.is_active
 
-    def test_members_list_filters_and_keeps_queries_flat(self, admin_client, school, make_member, django_assert_num_queries):
+    def test_members_list_filters_and_keeps_queries_flat(
+        self, admin_client, school, make_member, django_assert_num_queries
+    ):
         for _ in range(3):
             make_member(school, Role.STUDENT)
         url = reverse("accounts:members")
@@ -244,7 +368,10 @@ class TestMembers:
         stranger = make_member(other_school, Role.TEACHER, username="stranger")
         response = admin_client.get(reverse("accounts:members"), {"q": "stranger"})
         assert list(response.context["page"].object_list) == []
-        assert admin_client.get(reverse("accounts:member_edit", args=[stranger.user_id])).status_code == 404
+        assert (
+            admin_client.get(reverse("accounts:member_edit", args=[stranger.user_id])).status_code
+            == 404
+        )
 
 
 class TestTwoFactorPolicy:
@@ -263,7 +390,9 @@ class TestTwoFactorPolicy:
 
     def test_staff_with_totp_pass(self, require_2fa, school, make_member):
         member = make_member(school, Role.REGISTRY)
-        Authenticator.objects.create(user=member.user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+        Authenticator.objects.create(
+            user=member.user, type=Authenticator.Type.TOTP, data={"secret": "x"}
+        )
         assert client_for(member).get(reverse("home")).status_code == 200
 
     def test_without_the_policy_staff_pass(self, as_role):

@@ -30,10 +30,22 @@ def term1(school, current_roc_year):
 
 class TestPhaseBanner:
     def test_open_window_with_days_left_and_next_one(self, as_role, term1):
-        services.window_create(term=term1, kind=WindowKind.CERTIFICATION, grade=None,
-                               starts_at=at(term1.starts_on), ends_at=at(term1.starts_on + dt.timedelta(days=10)), by=None)
-        services.window_create(term=term1, kind=WindowKind.OUTCOME_UPLOAD, grade=None,
-                               starts_at=at(term1.starts_on + dt.timedelta(days=20)), ends_at=at(term1.closing_day + dt.timedelta(days=15)), by=None)
+        services.window_create(
+            term=term1,
+            kind=WindowKind.CERTIFICATION,
+            grade=None,
+            starts_at=at(term1.starts_on),
+            ends_at=at(term1.starts_on + dt.timedelta(days=10)),
+            by=None,
+        )
+        services.window_create(
+            term=term1,
+            kind=WindowKind.OUTCOME_UPLOAD,
+            grade=None,
+            starts_at=at(term1.starts_on + dt.timedelta(days=20)),
+            ends_at=at(term1.closing_day + dt.timedelta(days=15)),
+            by=None,
+        )
         client = as_role(Role.TEACHER)
         with time_machine.travel(at(term1.starts_on + dt.timedelta(days=5), 12), tick=False):
             response = client.get(reverse("home"))
@@ -45,22 +57,44 @@ class TestPhaseBanner:
         assert 'id="cert-title"' in response.content.decode()
 
     def test_windows_of_other_roles_and_grades_are_not_shown(self, school, make_member, term1):
-        services.window_create(term=term1, kind=WindowKind.COURSE_CODE_CHECK, grade=None,
-                               starts_at=at(term1.starts_on), ends_at=at(term1.starts_on + dt.timedelta(days=10)), by=None)
-        services.window_create(term=term1, kind=WindowKind.SELECTION, grade=12,
-                               starts_at=at(term1.starts_on), ends_at=at(term1.starts_on + dt.timedelta(days=10)), by=None)
+        services.window_create(
+            term=term1,
+            kind=WindowKind.COURSE_CODE_CHECK,
+            grade=None,
+            starts_at=at(term1.starts_on),
+            ends_at=at(term1.starts_on + dt.timedelta(days=10)),
+            by=None,
+        )
+        services.window_create(
+            term=term1,
+            kind=WindowKind.SELECTION,
+            grade=12,
+            starts_at=at(term1.starts_on),
+            ends_at=at(term1.starts_on + dt.timedelta(days=10)),
+            by=None,
+        )
         member = make_member(school, Role.STUDENT)
         year = term1.school_year
         klass = SchoolClass.objects.create(school=school, school_year=year, name="101", grade=10)
-        Student.objects.create(school=school, user=member.user, student_number="1", name="x", school_class=klass)
+        Student.objects.create(
+            school=school, user=member.user, student_number="1", name="x", school_class=klass
+        )
         with time_machine.travel(at(term1.starts_on + dt.timedelta(days=1), 12), tick=False):
             response = client_for(member).get(reverse("home"))
         assert response.context["phase"].open_now == []
 
     def test_other_schools_windows_never_show(self, other_school, as_role, current_roc_year):
-        term = Term.objects.get(school=other_school, school_year__roc_year=current_roc_year, number=1)
-        services.window_create(term=term, kind=WindowKind.CERTIFICATION, grade=None,
-                               starts_at=at(term.starts_on), ends_at=at(term.starts_on + dt.timedelta(days=10)), by=None)
+        term = Term.objects.get(
+            school=other_school, school_year__roc_year=current_roc_year, number=1
+        )
+        services.window_create(
+            term=term,
+            kind=WindowKind.CERTIFICATION,
+            grade=None,
+            starts_at=at(term.starts_on),
+            ends_at=at(term.starts_on + dt.timedelta(days=10)),
+            by=None,
+        )
         with time_machine.travel(at(term.starts_on + dt.timedelta(days=1), 12), tick=False):
             response = as_role(Role.TEACHER).get(reverse("home"))
         assert response.context["phase"].open_now == []
@@ -83,9 +117,17 @@ class TestCounters:
 
     def test_homeroom_counts_their_class(self, school, make_member, term1):
         member = make_member(school, Role.HOMEROOM)
-        klass = SchoolClass.objects.create(school=school, school_year=term1.school_year, name="101", grade=10, homeroom_teacher=member.user)
+        klass = SchoolClass.objects.create(
+            school=school,
+            school_year=term1.school_year,
+            name="101",
+            grade=10,
+            homeroom_teacher=member.user,
+        )
         for n in range(3):
-            Student.objects.create(school=school, student_number=str(n), name="s", school_class=klass)
+            Student.objects.create(
+                school=school, student_number=str(n), name="s", school_class=klass
+            )
         counters = client_for(member).get(reverse("home")).context["counters"]
         assert [c.value for c in counters] == [1, 3]
 
@@ -121,7 +163,9 @@ class TestHealthz:
     def test_broken_database_is_503(self, client, db, monkeypatch):
         from portfolio import views
 
-        monkeypatch.setattr(views, "_check_database", lambda: {"ok": False, "error": "OperationalError"})
+        monkeypatch.setattr(
+            views, "_check_database", lambda: {"ok": False, "error": "OperationalError"}
+        )
         response = client.get(reverse("healthz"))
         assert response.status_code == 503 and not response.json()["ok"]
 
@@ -129,19 +173,45 @@ class TestHealthz:
 class TestSeedDemo:
     def test_seed_is_complete_and_idempotent(self, db):
         call_command("seed_demo", stdout=io.StringIO())
-        counts = (User.objects.count(), Membership.objects.count(), Window.objects.count(),
-                  Student.objects.count(), AuditLog.objects.exclude(action__startswith="window.o").count())
+        counts = (
+            User.objects.count(),
+            Membership.objects.count(),
+            Window.objects.count(),
+            Student.objects.count(),
+            AuditLog.objects.exclude(action__startswith="window.o").count(),
+        )
         call_command("seed_demo", stdout=io.StringIO())
-        assert counts == (User.objects.count(), Membership.objects.count(), Window.objects.count(),
-                          Student.objects.count(), AuditLog.objects.exclude(action__startswith="window.o").count())
+        assert counts == (
+            User.objects.count(),
+            Membership.objects.count(),
+            Window.objects.count(),
+            Student.objects.count(),
+            AuditLog.objects.exclude(action__startswith="window.o").count(),
+        )
         school = School.objects.get(code="999001")
         roles = set(Membership.objects.filter(school=school).values_list("role", flat=True))
         assert roles == {r.value for r in Role}
         assert Student.objects.filter(school=school).count() == 90
         assert SchoolClass.objects.filter(school=school).count() == 3
-        for username in ["admin", "registry", "curriculum", "affairs", "counsellor", "consultant",
-                         "homeroom", "teacher", "group", "s001", "s090"]:
+        for username in [
+            "admin",
+            "registry",
+            "curriculum",
+            "affairs",
+            "counsellor",
+            "consultant",
+            "homeroom",
+            "teacher",
+            "group",
+            "s001",
+            "s090",
+        ]:
             assert User.objects.get(username=username).check_password("portfolio-demo")
         client = Client()
-        assert client.post(reverse("account_login"), {"login": "s001", "password": "portfolio-demo"}).status_code == 302
+        assert (
+            client.post(
+                reverse("account_login"), {"login": "s001", "password": "portfolio-demo"}
+            ).status_code
+            == 302
+        )
         assert client.get(reverse("home")).status_code == 200

@@ -23,13 +23,13 @@ ADMIN = Role.SCHOOL_ADMIN.value
 
 def admin_only(*, outsider: int) -> dict[str, int]:
     """Pages for the school admin: others get 403, an admin of another school ``outsider``."""
-    expected = {role: 403 for role in ROLES}
+    expected = dict.fromkeys(ROLES, 403)
     expected.update({"anon": 302, ADMIN: 200, "outsider": outsider})
     return expected
 
 
 def everyone(status: int, anon: int | None = None) -> dict[str, int]:
-    expected = {actor: status for actor in ACTORS}
+    expected = dict.fromkeys(ACTORS, status)
     expected["anon"] = status if anon is None else anon
     return expected
 
@@ -45,19 +45,39 @@ MATRIX = {
     # another school gets 200 there (with their own data) and 404 on this school's objects.
     "accounts:members": ("get", None, admin_only(outsider=200)),
     "accounts:member_add": ("get", None, admin_only(outsider=200)),
-    "accounts:member_edit": ("get", lambda w: {"pk": w["member"].user_id}, admin_only(outsider=404)),
-    "accounts:membership_toggle": ("post", lambda w: {"pk": w["member"].pk}, {**admin_only(outsider=404), ADMIN: 302}),
+    "accounts:member_edit": (
+        "get",
+        lambda w: {"pk": w["member"].user_id},
+        admin_only(outsider=404),
+    ),
+    "accounts:membership_toggle": (
+        "post",
+        lambda w: {"pk": w["member"].pk},
+        {**admin_only(outsider=404), ADMIN: 302},
+    ),
     "accounts:deputies": ("get", None, admin_only(outsider=200)),
     "accounts:deputy_add": ("get", None, admin_only(outsider=200)),
     "accounts:deputy_edit": ("get", lambda w: {"pk": w["deputy"].pk}, admin_only(outsider=404)),
-    "accounts:deputy_delete": ("post", lambda w: {"pk": w["deputy"].pk}, {**admin_only(outsider=404), ADMIN: 302}),
+    "accounts:deputy_delete": (
+        "post",
+        lambda w: {"pk": w["deputy"].pk},
+        {**admin_only(outsider=404), ADMIN: 302},
+    ),
     "portfolio:schedule": ("get", None, admin_only(outsider=200)),
     "portfolio:year_add": ("get", None, admin_only(outsider=200)),
     "portfolio:term_edit": ("get", lambda w: {"pk": w["term"].pk}, admin_only(outsider=404)),
     "portfolio:window_add": ("get", None, admin_only(outsider=200)),
     "portfolio:window_edit": ("get", lambda w: {"pk": w["window"].pk}, admin_only(outsider=404)),
-    "portfolio:window_delete": ("post", lambda w: {"pk": w["window"].pk}, {**admin_only(outsider=404), ADMIN: 302}),
-    "portfolio:policy_edit": ("get", lambda w: {"roc_year": w["roc_year"]}, admin_only(outsider=200)),
+    "portfolio:window_delete": (
+        "post",
+        lambda w: {"pk": w["window"].pk},
+        {**admin_only(outsider=404), ADMIN: 302},
+    ),
+    "portfolio:policy_edit": (
+        "get",
+        lambda w: {"roc_year": w["roc_year"]},
+        admin_only(outsider=200),
+    ),
     "portfolio:audit": ("get", None, admin_only(outsider=200)),
     # Sign-in and account pages (django-allauth): open to anyone signed in, the sign-in
     # pages to anyone; sign-up is closed (its page says so).
@@ -76,7 +96,11 @@ MATRIX = {
     "account_confirm_login_code": ("get", None, everyone(302, anon=302)),
     "account_confirm_email": ("get", lambda w: {"key": "not-a-key"}, everyone(200)),
     "account_reset_password_from_key_done": ("get", None, everyone(200)),
-    "account_reset_password_from_key": ("get", lambda w: {"uidb36": "zz", "key": "not-a-key"}, everyone(200)),
+    "account_reset_password_from_key": (
+        "get",
+        lambda w: {"uidb36": "zz", "key": "not-a-key"},
+        everyone(200),
+    ),
     "account_reset_password_done": ("get", None, everyone(200)),
     "mfa_index": ("get", None, everyone(200, anon=302)),
     "mfa_authenticate": ("get", None, everyone(302, anon=302)),
@@ -111,19 +135,34 @@ def world(school, other_school, make_member, current_roc_year):
     member = make_member(school, Role.TEACHER, username="bob-teacher")
     principal = make_member(school, Role.REGISTRY, username="rita-registry")
     deputy = account_services.deputy_create(
-        school=school, role=Role.REGISTRY, division=Division.DAY, principal=principal.user,
-        deputy=member.user, order=1, starts_on=timezone.localdate(),
-        ends_on=timezone.localdate() + dt.timedelta(days=30), by=None,
+        school=school,
+        role=Role.REGISTRY,
+        division=Division.DAY,
+        principal=principal.user,
+        deputy=member.user,
+        order=1,
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate() + dt.timedelta(days=30),
+        by=None,
     )
     term = Term.objects.get(school=school, school_year__roc_year=current_roc_year, number=1)
     starts = timezone.make_aware(dt.datetime.combine(term.starts_on, dt.time(8)))
     window = services.window_create(
-        term=term, kind="basic_data_check", grade=None, starts_at=starts,
-        ends_at=starts + dt.timedelta(days=10), by=None,
+        term=term,
+        kind="basic_data_check",
+        grade=None,
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(days=10),
+        by=None,
     )
     return {
-        "school": school, "other_school": other_school, "member": member, "deputy": deputy,
-        "term": term, "window": window, "roc_year": current_roc_year,
+        "school": school,
+        "other_school": other_school,
+        "member": member,
+        "deputy": deputy,
+        "term": term,
+        "window": window,
+        "roc_year": current_roc_year,
     }
 
 

@@ -44,10 +44,19 @@ def test_secret_from_file(monkeypatch, tmp_path):
 
 
 def _manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "FIELD_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "FIELD_"))
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -55,7 +64,10 @@ def test_production_settings_pass_check_deploy(tmp_path):
     from cryptography.fernet import Fernet
 
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         env={
             "DJANGO_PRODUCTION": "1",
             "DJANGO_SECRET_KEY": "p" * 20 + "-a-long-random-production-secret-key-value",

@@ -13,9 +13,15 @@ def window_status(window, now) -> dict:
     state = window.due_state(now)
     if state == "open":
         days = window.days_left(now)
-        text = ngettext("Open: %(days)d day left", "Open: %(days)d days left", days) % {"days": days}
+        text = ngettext("Open: %(days)d day left", "Open: %(days)d days left", days) % {
+            "days": days
+        }
     elif state == "scheduled":
-        text = _("Opens %(day)s") % {"day": date_format(localtime(window.starts_at), "SHORT_DATE_FORMAT")}
+        text = _("Opens %(day)s") % {
+            "day": date_format(localtime(window.starts_at), "SHORT_DATE_FORMAT")
+        }
     else:
-        text = _("Closed %(day)s") % {"day": date_format(localtime(window.ends_at), "SHORT_DATE_FORMAT")}
+        text = _("Closed %(day)s") % {
+            "day": date_format(localtime(window.ends_at), "SHORT_DATE_FORMAT")
+        }
     return {"state": state, "text": text}

@@ -16,7 +16,7 @@ from records import services as record_services
 from records.models import SchoolClass, Student
 
 DEMO_CODE = "999001"
-DEMO_PASSWORD = "portfolio-demo"
+DEMO_PASSWORD = "portfolio-demo"  # noqa: S105 - the documented demo password
 STAFF = [
     ("admin", "王管理", Role.SCHOOL_ADMIN),
     ("registry", "李註冊", Role.REGISTRY),
@@ -30,8 +30,23 @@ STAFF = [
 ]
 CLASSES = [("101", 10), ("201", 11), ("301", 12)]
 SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
-GIVEN = ["家豪", "雅婷", "志明", "淑芬", "冠宇", "怡君", "承恩", "佳穎", "柏翰", "詩涵",
-         "宇軒", "欣妤", "俊傑", "思妤", "彥廷"]
+GIVEN = [
+    "家豪",
+    "雅婷",
+    "志明",
+    "淑芬",
+    "冠宇",
+    "怡君",
+    "承恩",
+    "佳穎",
+    "柏翰",
+    "詩涵",
+    "宇軒",
+    "欣妤",
+    "俊傑",
+    "思妤",
+    "彥廷",
+]
 
 
 def demo_windows(year: SchoolYear) -> list[dict]:
@@ -44,21 +59,114 @@ def demo_windows(year: SchoolYear) -> list[dict]:
 
     k = WindowKind
     return [
-        {"term": 1, "kind": k.COURSE_CODE_CHECK, "grade": None, "starts_at": at(y, 8, 30), "ends_at": at(y, 9, 26, 23, 59)},
-        {"term": 1, "kind": k.BASIC_DATA_CHECK, "grade": None, "starts_at": at(y, 10, 1), "ends_at": at(y, 10, 31, 23, 59), "self_check_on": dt.date(y, 10, 24)},
-        {"term": 1, "kind": k.PERFORMANCE_UPLOAD, "grade": None, "starts_at": at(y, 9, 1), "ends_at": at(y + 1, 2, 3, 23, 59)},
-        {"term": 1, "kind": k.OUTCOME_UPLOAD, "grade": None, "starts_at": at(y, 11, 1), "ends_at": at(y + 1, 2, 3, 23, 59), "self_check_on": dt.date(y + 1, 1, 27)},
-        {"term": 1, "kind": k.CERTIFICATION, "grade": None, "starts_at": at(y, 11, 15), "ends_at": at(y + 1, 2, 17, 23, 59)},
-        {"term": 1, "kind": k.SUBMISSION, "grade": None, "starts_at": at(y + 1, 2, 18), "ends_at": at(y + 1, 3, 10, 23, 59)},
-        {"term": 1, "kind": k.RECEIPT_CONFIRMATION, "grade": None, "starts_at": at(y + 1, 3, 20), "ends_at": at(y + 1, 3, 27, 23, 59)},
-        {"term": 2, "kind": k.COURSE_CODE_CHECK, "grade": None, "starts_at": at(y + 1, 2, 11), "ends_at": at(y + 1, 3, 10, 23, 59)},
-        {"term": 2, "kind": k.OUTCOME_UPLOAD, "grade": 12, "starts_at": at(y + 1, 4, 1), "ends_at": at(y + 1, 5, 20, 23, 59), "note": "三年級第 2 學期提前截止"},
-        {"term": 2, "kind": k.OUTCOME_UPLOAD, "grade": 10, "starts_at": at(y + 1, 4, 1), "ends_at": at(y + 1, 7, 14, 23, 59)},
-        {"term": 2, "kind": k.OUTCOME_UPLOAD, "grade": 11, "starts_at": at(y + 1, 4, 1), "ends_at": at(y + 1, 7, 14, 23, 59)},
-        {"term": 2, "kind": k.CERTIFICATION, "grade": None, "starts_at": at(y + 1, 4, 15), "ends_at": at(y + 1, 7, 28, 23, 59)},
-        {"term": 2, "kind": k.PERFORMANCE_UPLOAD, "grade": None, "starts_at": at(y + 1, 2, 11), "ends_at": at(y + 1, 7, 14, 23, 59)},
-        {"term": 2, "kind": k.SELECTION, "grade": None, "starts_at": at(y + 1, 7, 1), "ends_at": at(y + 1, 7, 25, 23, 59)},
-        {"term": 2, "kind": k.RECEIPT_CONFIRMATION, "grade": None, "starts_at": at(y + 1, 7, 26), "ends_at": at(y + 1, 7, 31, 23, 59)},
+        {
+            "term": 1,
+            "kind": k.COURSE_CODE_CHECK,
+            "grade": None,
+            "starts_at": at(y, 8, 30),
+            "ends_at": at(y, 9, 26, 23, 59),
+        },
+        {
+            "term": 1,
+            "kind": k.BASIC_DATA_CHECK,
+            "grade": None,
+            "starts_at": at(y, 10, 1),
+            "ends_at": at(y, 10, 31, 23, 59),
+            "self_check_on": dt.date(y, 10, 24),
+        },
+        {
+            "term": 1,
+            "kind": k.PERFORMANCE_UPLOAD,
+            "grade": None,
+            "starts_at": at(y, 9, 1),
+            "ends_at": at(y + 1, 2, 3, 23, 59),
+        },
+        {
+            "term": 1,
+            "kind": k.OUTCOME_UPLOAD,
+            "grade": None,
+            "starts_at": at(y, 11, 1),
+            "ends_at": at(y + 1, 2, 3, 23, 59),
+            "self_check_on": dt.date(y + 1, 1, 27),
+        },
+        {
+            "term": 1,
+            "kind": k.CERTIFICATION,
+            "grade": None,
+            "starts_at": at(y, 11, 15),
+            "ends_at": at(y + 1, 2, 17, 23, 59),
+        },
+        {
+            "term": 1,
+            "kind": k.SUBMISSION,
+            "grade": None,
+            "starts_at": at(y + 1, 2, 18),
+            "ends_at": at(y + 1, 3, 10, 23, 59),
+        },
+        {
+            "term": 1,
+            "kind": k.RECEIPT_CONFIRMATION,
+            "grade": None,
+            "starts_at": at(y + 1, 3, 20),
+            "ends_at": at(y + 1, 3, 27, 23, 59),
+        },
+        {
+            "term": 2,
+            "kind": k.COURSE_CODE_CHECK,
+            "grade": None,
+            "starts_at": at(y + 1, 2, 11),
+            "ends_at": at(y + 1, 3, 10, 23, 59),
+        },
+        {
+            "term": 2,
+            "kind": k.OUTCOME_UPLOAD,
+            "grade": 12,
+            "starts_at": at(y + 1, 4, 1),
+            "ends_at": at(y + 1, 5, 20, 23, 59),
+            "note": "三年級第 2 學期提前截止",
+        },
+        {
+            "term": 2,
+            "kind": k.OUTCOME_UPLOAD,
+            "grade": 10,
+            "starts_at": at(y + 1, 4, 1),
+            "ends_at": at(y + 1, 7, 14, 23, 59),
+        },
+        {
+            "term": 2,
+            "kind": k.OUTCOME_UPLOAD,
+            "grade": 11,
+            "starts_at": at(y + 1, 4, 1),
+            "ends_at": at(y + 1, 7, 14, 23, 59),
+        },
+        {
+            "term": 2,
+            "kind": k.CERTIFICATION,
+            "grade": None,
+            "starts_at": at(y + 1, 4, 15),
+            "ends_at": at(y + 1, 7, 28, 23, 59),
+        },
+        {
+            "term": 2,
+            "kind": k.PERFORMANCE_UPLOAD,
+            "grade": None,
+            "starts_at": at(y + 1, 2, 11),
+            "ends_at": at(y + 1, 7, 14, 23, 59),
+        },
+        {
+            "term": 2,
+            "kind": k.SELECTION,
+            "grade": None,
+            "starts_at": at(y + 1, 7, 1),
+            "ends_at": at(y + 1, 7, 25, 23, 59),
+        },
+        {
+            "term": 2,
+            "kind": k.RECEIPT_CONFIRMATION,
+            "grade": None,
+            "starts_at": at(y + 1, 7, 26),
+            "ends_at": at(y + 1, 7, 31, 23, 59),
+        },
     ]
 
 
@@ -78,23 +186,35 @@ class Command(BaseCommand):
             )
         self._windows(year)
         password_hash = make_password(DEMO_PASSWORD)
-        staff = {username: self._member(school, username, name, role, password_hash)
-                 for username, name, role in STAFF}
+        staff = {
+            username: self._member(school, username, name, role, password_hash)
+            for username, name, role in STAFF
+        }
         self._extra_roles(school, staff)
         self._students(school, year, staff["homeroom"], password_hash)
         services.window_states_apply()
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo school {DEMO_CODE} ready for school year {roc_year}; "
-            f"sign in with any demo account and the password {DEMO_PASSWORD}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo school {DEMO_CODE} ready for school year {roc_year}; "
+                f"sign in with any demo account and the password {DEMO_PASSWORD}."
+            )
+        )
 
     def _terms(self, roc_year: int) -> list[dict]:
         y = roc_year + roc.ROC_OFFSET
         return [
-            {"number": 1, "starts_on": dt.date(y, 8, 30), "closing_day": dt.date(y + 1, 1, 20),
-             "ends_on": dt.date(y + 1, 1, 31)},
-            {"number": 2, "starts_on": dt.date(y + 1, 2, 11), "closing_day": dt.date(y + 1, 6, 30),
-             "ends_on": dt.date(y + 1, 7, 31)},
+            {
+                "number": 1,
+                "starts_on": dt.date(y, 8, 30),
+                "closing_day": dt.date(y + 1, 1, 20),
+                "ends_on": dt.date(y + 1, 1, 31),
+            },
+            {
+                "number": 2,
+                "starts_on": dt.date(y + 1, 2, 11),
+                "closing_day": dt.date(y + 1, 6, 30),
+                "ends_on": dt.date(y + 1, 7, 31),
+            },
         ]
 
     def _windows(self, year: SchoolYear) -> None:
@@ -106,13 +226,21 @@ class Command(BaseCommand):
                 continue
             services.window_create(term=term, by=None, **spec)
 
-    def _member(self, school: School, username: str, name: str, role: str, password_hash: str) -> User:
+    def _member(
+        self, school: School, username: str, name: str, role: str, password_hash: str
+    ) -> User:
         user = User.objects.filter(username=username).first()
         if user is None:
             return account_services.member_create(
-                school=school, username=username, name=name,
+                school=school,
+                username=username,
+                name=name,
                 email=f"{username}@demo.example.edu.tw" if role != Role.STUDENT else "",
-                password="", password_hash=password_hash, role=role, division=Division.DAY, by=None,
+                password="",
+                password_hash=password_hash,
+                role=role,
+                division=Division.DAY,
+                by=None,
             ).user
         if not Membership.objects.filter(user=user, school=school, role=role).exists():
             account_services.membership_add(
@@ -122,28 +250,45 @@ class Command(BaseCommand):
 
     def _extra_roles(self, school: School, staff: dict[str, User]) -> None:
         # A homeroom teacher also teaches: the demo shows picking a role after sign-in.
-        if not Membership.objects.filter(user=staff["homeroom"], school=school, role=Role.TEACHER).exists():
+        if not Membership.objects.filter(
+            user=staff["homeroom"], school=school, role=Role.TEACHER
+        ).exists():
             account_services.membership_add(
-                school=school, user=staff["homeroom"], role=Role.TEACHER, division=Division.DAY,
+                school=school,
+                user=staff["homeroom"],
+                role=Role.TEACHER,
+                division=Division.DAY,
                 by=None,
             )
         # The curriculum clerk is the registry clerk's first deputy this school year.
         if not Deputy.objects.filter(school=school, principal=staff["registry"]).exists():
             year_start, year_end = roc.school_year_bounds(roc.school_year_of(timezone.localdate()))
             account_services.deputy_create(
-                school=school, role=Role.REGISTRY, division=Division.DAY,
-                principal=staff["registry"], deputy=staff["curriculum"], order=1,
-                starts_on=year_start, ends_on=year_end, by=None,
+                school=school,
+                role=Role.REGISTRY,
+                division=Division.DAY,
+                principal=staff["registry"],
+                deputy=staff["curriculum"],
+                order=1,
+                starts_on=year_start,
+                ends_on=year_end,
+                by=None,
             )
 
-    def _students(self, school: School, year: SchoolYear, homeroom: User, password_hash: str) -> None:
+    def _students(
+        self, school: School, year: SchoolYear, homeroom: User, password_hash: str
+    ) -> None:
         number = 0
         for class_name, grade in CLASSES:
             school_class = SchoolClass.objects.filter(school_year=year, name=class_name).first()
             if school_class is None:
                 school_class = record_services.school_class_create(
-                    school=school, school_year=year, name=class_name, grade=grade,
-                    division=Division.DAY, homeroom_teacher=homeroom if grade == 10 else None,
+                    school=school,
+                    school_year=year,
+                    name=class_name,
+                    grade=grade,
+                    division=Division.DAY,
+                    homeroom_teacher=homeroom if grade == 10 else None,
                     by=None,
                 )
             for seat in range(1, 31):
@@ -154,6 +299,11 @@ class Command(BaseCommand):
                 student_number = f"{year.roc_year - (grade - 10)}{number:04d}"
                 if not Student.objects.filter(school=school, user=user).exists():
                     record_services.student_create(
-                        school=school, student_number=student_number, name=name,
-                        school_class=school_class, seat_number=seat, user=user, by=None,
+                        school=school,
+                        student_number=student_number,
+                        name=name,
+                        school_class=school_class,
+                        seat_number=seat,
+                        user=user,
+                        by=None,
                     )
