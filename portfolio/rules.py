@@ -47,7 +47,7 @@ def window_problems(
         add(
             "starts_at",
             _("The window opens before the school year starts (%(day)s).")
-            % {"day": date_format(year_start)},
+            % {"day": date_format(year_start, "Y-m-d")},
         )
 
     is_last_term_of_grade_12 = grade == 12 and term.number == 2
@@ -62,8 +62,8 @@ def window_problems(
                     "earlier than %(earliest)s. Only grade 12's second term is exempt."
                 )
                 % {
-                    "closing": date_format(term.closing_day),
-                    "earliest": date_format(earliest_end),
+                    "closing": date_format(term.closing_day, "Y-m-d"),
+                    "earliest": date_format(earliest_end, "Y-m-d"),
                 },
             )
 
@@ -80,7 +80,7 @@ def window_problems(
         add(
             "self_check_on",
             _("The self-check date must fall within the window (%(start)s to %(end)s).")
-            % {"start": date_format(start_day), "end": date_format(end_day)},
+            % {"start": date_format(start_day, "Y-m-d"), "end": date_format(end_day, "Y-m-d")},
         )
 
     overlapping = Window.objects.filter(
@@ -104,7 +104,7 @@ def term_problems(
     if not (first <= starts_on < ends_on <= last):
         problems.setdefault("ends_on", []).append(
             _("Term %(term)s must start and end within the school year (%(first)s to %(last)s).")
-            % {"term": number, "first": date_format(first), "last": date_format(last)}
+            % {"term": number, "first": date_format(first, "Y-m-d"), "last": date_format(last, "Y-m-d")}
         )
     if not (starts_on <= closing_day <= ends_on):
         problems.setdefault("closing_day", []).append(

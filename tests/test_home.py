@@ -152,6 +152,11 @@ class TestLanguage:
         client.post(reverse("set_language"), {"language": "en", "next": url})
         assert 'lang="en"' in client.get(url).content.decode()
 
+    def test_browser_language_does_not_override_the_school_default(self, client, school):
+        url = reverse("portfolio:public_schedule", args=[school.code])
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+        assert 'lang="zh-Hant-TW"' in response.content.decode()
+
 
 class TestHealthz:
     def test_reports_each_service(self, client, db):

@@ -18,10 +18,10 @@ def window_status(window, now) -> dict:
         }
     elif state == "scheduled":
         text = _("Opens %(day)s") % {
-            "day": date_format(localtime(window.starts_at), "SHORT_DATE_FORMAT")
+            "day": date_format(localtime(window.starts_at), "Y-m-d")
         }
     else:
         text = _("Closed %(day)s") % {
-            "day": date_format(localtime(window.ends_at), "SHORT_DATE_FORMAT")
+            "day": date_format(localtime(window.ends_at), "Y-m-d")
         }
     return {"state": state, "text": text}
