@@ -104,7 +104,11 @@ def term_problems(
     if not (first <= starts_on < ends_on <= last):
         problems.setdefault("ends_on", []).append(
             _("Term %(term)s must start and end within the school year (%(first)s to %(last)s).")
-            % {"term": number, "first": date_format(first, "Y-m-d"), "last": date_format(last, "Y-m-d")}
+            % {
+                "term": number,
+                "first": date_format(first, "Y-m-d"),
+                "last": date_format(last, "Y-m-d"),
+            }
         )
     if not (starts_on <= closing_day <= ends_on):
         problems.setdefault("closing_day", []).append(

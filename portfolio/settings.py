@@ -132,7 +132,9 @@ else:
 # Sessions cached only in a shared cache: a per-process cache would keep a session alive
 # in one worker after sign-out in another.
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
 )
 
 AUTH_USER_MODEL = "accounts.User"

@@ -17,11 +17,7 @@ def window_status(window, now) -> dict:
             "days": days
         }
     elif state == "scheduled":
-        text = _("Opens %(day)s") % {
-            "day": date_format(localtime(window.starts_at), "Y-m-d")
-        }
+        text = _("Opens %(day)s") % {"day": date_format(localtime(window.starts_at), "Y-m-d")}
     else:
-        text = _("Closed %(day)s") % {
-            "day": date_format(localtime(window.ends_at), "Y-m-d")
-        }
+        text = _("Closed %(day)s") % {"day": date_format(localtime(window.ends_at), "Y-m-d")}
     return {"state": state, "text": text}
