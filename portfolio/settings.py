@@ -46,6 +46,11 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY") or [
     _dev_secret("FIELD_ENCRYPTION_KEY", lambda: Fernet.generate_key().decode())
 ]
 
+# Key of the HMAC that makes encrypted fields searchable (national IDs).
+FIELD_HASH_KEY = env_str("FIELD_HASH_KEY") or _dev_secret(
+    "FIELD_HASH_KEY", lambda: secrets.token_urlsafe(32)
+)
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 

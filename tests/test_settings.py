@@ -72,6 +72,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "DJANGO_PRODUCTION": "1",
             "DJANGO_SECRET_KEY": "p" * 20 + "-a-long-random-production-secret-key-value",
             "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "FIELD_HASH_KEY": "h" * 40,
             "DJANGO_ALLOWED_HOSTS": "portfolio.example.edu.tw",
             "PORTFOLIO_VAR_DIR": str(tmp_path),
         },
