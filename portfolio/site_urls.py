@@ -13,4 +13,6 @@ urlpatterns = [
     path("manage/schedule/windows/<int:pk>/delete/", views.window_delete, name="window_delete"),
     path("manage/policy/<int:roc_year>/", views.policy_edit, name="policy_edit"),
     path("manage/audit/", views.audit_list, name="audit"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/status/", views.job_status, name="job_status"),
 ]

@@ -7,3 +7,11 @@ from portfolio import services
 def apply_window_states() -> int:
     """Beat runs this every minute: open and close windows whose times have come."""
     return len(services.window_states_apply())
+
+
+@shared_task(time_limit=1800, soft_time_limit=1700)
+def run_job(job_id: int) -> None:
+    """Run one background job (imports, exports); see portfolio.jobs."""
+    from portfolio.jobs import job_run
+
+    job_run(job_id)

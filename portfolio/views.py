@@ -18,8 +18,9 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio import dashboard, services
 from portfolio.forms import PolicyForm, SchoolYearForm, TermForm, WindowForm, apply_errors
+from portfolio.jobs import RESULT_TEMPLATES
 from portfolio.lib import roc
-from portfolio.models import AuditLog, School, SchoolPolicy, SchoolYear, Term, Window
+from portfolio.models import AuditLog, Job, School, SchoolPolicy, SchoolYear, Term, Window
 
 ADMIN = Role.SCHOOL_ADMIN
 
@@ -314,3 +315,27 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 def bare(request: HttpRequest) -> HttpResponse:
     """Mounted only for benchmarks: the ceiling of the stack, a view that does nothing."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+def get_job_for(request: HttpRequest, pk: int) -> Job:
+    """A job of the acting school started by this user; 404 for anyone else."""
+    return get_object_or_404(Job, pk=pk, school=request.acting.school, created_by=request.user)
+
+
+@acting_required()
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_job_for(request, pk)
+    return render(
+        request,
+        "portfolio/job_detail.html",
+        {"job": job, "result_template": RESULT_TEMPLATES.get(job.kind, "")},
+    )
+
+
+@never_cache
+@acting_required()
+def job_status(request: HttpRequest, pk: int) -> JsonResponse:
+    job = get_job_for(request, pk)
+    return JsonResponse(
+        {"status": job.status, "progress": job.progress, "finished": job.is_finished}
+    )

@@ -4,6 +4,8 @@ A URL added without its row here fails ``test_every_url_has_a_row``.
 """
 
 import datetime as dt
+import importlib
+import pkgutil
 
 import pytest
 from django.test import Client
@@ -13,29 +15,17 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import Division, Role
 from portfolio import services
-from portfolio.models import Term
+from portfolio.models import Job, Term
+from tests import matrix
 from tests.conftest import client_for
+from tests.matrix import ACTORS, OUTSIDER_ROLE, admin_only, everyone
 
-ROLES = [r.value for r in Role]
-ACTORS = ["anon", *ROLES, "outsider"]
 ADMIN = Role.SCHOOL_ADMIN.value
-
-
-def admin_only(*, outsider: int) -> dict[str, int]:
-    """Pages for the school admin: others get 403, an admin of another school ``outsider``."""
-    expected = dict.fromkeys(ROLES, 403)
-    expected.update({"anon": 302, ADMIN: 200, "outsider": outsider})
-    return expected
-
-
-def everyone(status: int, anon: int | None = None) -> dict[str, int]:
-    expected = dict.fromkeys(ACTORS, status)
-    expected["anon"] = status if anon is None else anon
-    return expected
-
+# A job is seen only by the user who started it: here the school admin of ``world``.
+JOB_ROW = {**dict.fromkeys(ACTORS, 404), "anon": 302}
 
 # name -> (method, kwargs builder, expected status per actor)
-MATRIX = {
+CORE_ROWS = {
     "home": ("get", None, everyone(200, anon=302)),
     "healthz": ("get", None, everyone(200)),
     "set_language": ("post", None, everyone(302)),
@@ -115,6 +105,23 @@ MATRIX = {
 }
 
 
+CORE_ROWS.update(
+    {
+        "portfolio:job": ("get", lambda w: {"pk": w["job"].pk}, JOB_ROW),
+        "portfolio:job_status": ("get", lambda w: {"pk": w["job"].pk}, JOB_ROW),
+    }
+)
+MATRIX = dict(CORE_ROWS)
+BUILDERS = []
+for _module_info in pkgutil.iter_modules(matrix.__path__):
+    _module = importlib.import_module(f"tests.matrix.{_module_info.name}")
+    overlap = set(_module.ROWS) & set(MATRIX)
+    assert not overlap, f"rows defined twice: {overlap}"
+    MATRIX.update(_module.ROWS)
+    if hasattr(_module, "build"):
+        BUILDERS.append(_module.build)
+
+
 def _url_names(patterns, namespace=None):
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
@@ -155,7 +162,7 @@ def world(school, other_school, make_member, current_roc_year):
         ends_at=starts + dt.timedelta(days=10),
         by=None,
     )
-    return {
+    world = {
         "school": school,
         "other_school": other_school,
         "member": member,
@@ -163,14 +170,19 @@ def world(school, other_school, make_member, current_roc_year):
         "term": term,
         "window": window,
         "roc_year": current_roc_year,
+        "job": Job.objects.create(school=school, kind="test", created_by=principal.user),
     }
+    for build in BUILDERS:
+        build(world, make_member)
+    return world
 
 
-def _client(actor, world, make_member) -> Client:
+def _client(actor, expected, world, make_member) -> Client:
     if actor == "anon":
         return Client()
     if actor == "outsider":
-        return client_for(make_member(world["other_school"], Role.SCHOOL_ADMIN))
+        role = expected.get(OUTSIDER_ROLE, Role.SCHOOL_ADMIN)
+        return client_for(make_member(world["other_school"], role))
     return client_for(make_member(world["school"], actor))
 
 
@@ -179,7 +191,7 @@ def _client(actor, world, make_member) -> Client:
 def test_status(name, actor, world, make_member):
     method, kwargs, expected = MATRIX[name]
     url = reverse(name, kwargs=kwargs(world) if kwargs else None)
-    client = _client(actor, world, make_member)
+    client = _client(actor, expected, world, make_member)
     response = getattr(client, method)(url)
     assert response.status_code == expected[actor], (
         f"{actor} {method.upper()} {url}: {response.status_code}, expected {expected[actor]}"

@@ -12,8 +12,8 @@ from accounts.models import Deputy, Division, Membership, Role, User
 from portfolio import services
 from portfolio.lib import roc
 from portfolio.models import School, SchoolYear, Window, WindowKind
-from records import services as record_services
 from records.models import SchoolClass, Student
+from records.services import students as record_services
 
 DEMO_CODE = "999001"
 DEMO_PASSWORD = "portfolio-demo"  # noqa: S105 - the documented demo password

@@ -1,0 +1,99 @@
+"""Background jobs: start one, report progress, finish it; the page polls its state.
+
+A job kind is a function registered with ``@job_handler("kind")`` taking the Job and a
+``progress(done, total)`` callback, returning a JSON-able result. ``job_start`` records
+the Job and sends the task when the transaction commits; the task claims the job with
+a conditional UPDATE, so a job runs once however often its message is delivered.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from portfolio.audit import audit_write
+from portfolio.models import Job, JobStatus, School
+
+if TYPE_CHECKING:
+    from accounts.acting import ActingContext
+
+Handler = Callable[[Job, Callable[[int, int], None]], dict[str, Any]]
+HANDLERS: dict[str, Handler] = {}
+RESULT_TEMPLATES: dict[str, str] = {}
+logger = logging.getLogger(__name__)
+
+
+def job_handler(kind: str, *, result_template: str = "") -> Callable[[Handler], Handler]:
+    """Register ``kind``; ``result_template`` renders ``job.result`` on the job's page."""
+
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        if result_template:
+            RESULT_TEMPLATES[kind] = result_template
+        return function
+
+    return register
+
+
+def job_start(
+    *,
+    school: School,
+    kind: str,
+    params: dict[str, Any],
+    by: "ActingContext | None",
+    input_file: File | None = None,
+) -> Job:
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler for job kind {kind!r}")
+    from portfolio.tasks import run_job
+
+    with transaction.atomic():
+        job = Job(
+            school=school,
+            kind=kind,
+            params=params,
+            created_by=by.user if by else None,
+            on_behalf_of=by.on_behalf_of if by else None,
+        )
+        if input_file is not None:
+            job.input_file.save(input_file.name or "input", input_file, save=False)
+        job.save()
+        audit_write(school=school, by=by, action="job.start", target=job, changes={"kind": kind})
+        transaction.on_commit(lambda: run_job.delay(job.pk))
+    return job
+
+
+def job_run(job_id: int) -> None:
+    """Run a queued job once; a second delivery finds it claimed and does nothing."""
+    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return
+    job = Job.objects.get(pk=job_id)
+    last = {"percent": -1}
+
+    def progress(done: int, total: int) -> None:
+        percent = 100 if total <= 0 else min(99, done * 100 // total)
+        if percent != last["percent"]:
+            last["percent"] = percent
+            Job.objects.filter(pk=job.pk).update(progress=percent)
+
+    try:
+        result = HANDLERS[job.kind](job, progress)
+    except Exception as exc:
+        # Recorded on the job for the user to see; not raised again, since retrying a
+        # failed import or export would only fail the same way.
+        logger.exception("job %s (%s) failed", job.pk, job.kind)
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED,
+            finished_at=timezone.now(),
+            message=f"{exc.__class__.__name__}: {exc}"[:500],
+        )
+        return
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), result=result
+    )

@@ -1,0 +1,66 @@
+"""Background jobs: started on commit, claimed once, progress recorded, failure shown."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from portfolio import jobs
+from portfolio.models import Job, JobStatus
+from tests.conftest import client_for
+
+
+@pytest.fixture
+def handlers():
+    seen = []
+
+    @jobs.job_handler("test.count")
+    def count(job, progress):
+        for n in range(1, 201):
+            progress(n, 200)
+        seen.append(job.pk)
+        return {"counted": 200}
+
+    @jobs.job_handler("test.fail")
+    def fail(job, progress):
+        raise RuntimeError("the file has no rows")
+
+    yield seen
+    jobs.HANDLERS.pop("test.count")
+    jobs.HANDLERS.pop("test.fail")
+
+
+def test_job_runs_once_and_records_its_result(school, handlers, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_start(school=school, kind="test.count", params={}, by=None)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.progress == 100
+    assert job.result == {"counted": 200}
+    jobs.job_run(job.pk)  # a second delivery of the same message
+    assert handlers == [job.pk]
+
+
+def test_failure_is_recorded_not_raised(school, handlers, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.job_start(school=school, kind="test.fail", params={}, by=None)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "no rows" in job.message
+
+
+def test_job_page_for_its_owner_only(school, other_school, make_member):
+    owner = make_member(school, Role.REGISTRY)
+    job = Job.objects.create(
+        school=school, kind="test", created_by=owner.user, progress=40, status=JobStatus.RUNNING
+    )
+    response = client_for(owner).get(reverse("portfolio:job", args=[job.pk]))
+    assert response.status_code == 200
+    assert 'value="40"' in response.content.decode()
+    status = client_for(owner).get(reverse("portfolio:job_status", args=[job.pk])).json()
+    assert status == {"status": "running", "progress": 40, "finished": False}
+    colleague = make_member(school, Role.REGISTRY)
+    assert client_for(colleague).get(reverse("portfolio:job", args=[job.pk])).status_code == 404
+
+
+def test_unknown_kind_is_refused(school):
+    with pytest.raises(ValueError):
+        jobs.job_start(school=school, kind="nope", params={}, by=None)
