@@ -33,6 +33,12 @@ class SchoolClass(models.Model):
         related_name="homeroom_classes",
         verbose_name=_("homeroom teacher"),
     )
+    consultants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="consulted_classes",
+        verbose_name=_("course consultants"),
+    )
 
     objects = SchoolClassQuerySet.as_manager()
 
@@ -426,3 +432,49 @@ class CorrectionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} · {self.topic}"
+
+
+class CourseCodeList(models.Model):
+    """The official course-code list of a term, uploaded from the national course-plan
+    platform (TXT or CSV); the course-code check compares the school's courses with it."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="code_lists")
+    file_name = models.CharField(max_length=200)
+    codes = models.JSONField(default=list)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.term} · {self.file_name}"
+
+
+class CourseCodeCheck(models.Model):
+    """One run of the course-code check (課程代碼比對) for a term, with its findings."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="code_checks")
+    code_list = models.ForeignKey(
+        CourseCodeList, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ran_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    ran_at = models.DateTimeField()
+    courses_checked = models.PositiveIntegerField(default=0)
+    findings = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.term} · {self.ran_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
