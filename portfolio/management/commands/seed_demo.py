@@ -12,6 +12,7 @@ from accounts.models import Deputy, Division, Membership, Role, User
 from portfolio import services
 from portfolio.lib import roc
 from portfolio.models import School, SchoolYear, Window, WindowKind
+from records import demo as records_demo
 from records.models import SchoolClass, Student
 from records.services import students as record_services
 
@@ -192,6 +193,7 @@ class Command(BaseCommand):
         }
         self._extra_roles(school, staff)
         self._students(school, year, staff["homeroom"], password_hash)
+        records_demo.seed_all(school=school, year=year, staff=staff)
         services.window_states_apply()
         self.stdout.write(
             self.style.SUCCESS(
