@@ -10,6 +10,10 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("portfolio.site_urls")),
+    path("", include("records.urls_imports")),
+    path("", include("records.urls_staff")),
+    path("", include("records.urls_student")),
+    path("", include("records.urls_courses")),
 ]
 
 if settings.BENCH_VIEWS:
