@@ -224,7 +224,7 @@ STORAGES = {
         )
     },
 }
-MEDIA_URL = None
+MEDIA_URL = None  # no file is ever public: files leave through views that check access
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -27,6 +27,16 @@ def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _celery_eager_unless_worker(request, monkeypatch):
+    """Tasks run in the test process even when CELERY_BROKER_URL is set (CI's PostgreSQL
+    run), except in tests that drive a real worker (marked celery_worker)."""
+    if request.node.get_closest_marker("celery_worker") is None:
+        from portfolio.celery import app
+
+        monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
 @pytest.fixture
 def current_roc_year() -> int:
     return roc.school_year_of(timezone.localdate())
