@@ -1,0 +1,326 @@
+"""A student's basic data: who may see it, everything shown on one page, and the
+registry's writes to it (the basic-data edit, revealing the national ID).
+
+The national ID is stored encrypted with a keyed hash beside it for look-ups;
+``set_national_id`` is the one place here that sets both. It is shown masked to
+everyone except the registry office, and each reveal is audited.
+"""
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Division, Role
+from portfolio.audit import audit_write, diff_fields
+from portfolio.crypto import keyed_hash
+from portfolio.lib import national_id as national_id_lib
+from portfolio.models import Term
+from records.models import (
+    CORRECTION_OFFICES,
+    AttendanceSummary,
+    CadrePost,
+    CareerExploration,
+    ClubMembership,
+    Cluster,
+    Consultation,
+    CorrectionRequest,
+    CourseEnrolment,
+    Gender,
+    SchoolClass,
+    Student,
+    StudentStatus,
+)
+
+if TYPE_CHECKING:
+    from accounts.acting import ActingContext
+
+OFFICE_ROLES = frozenset(r.value for r in CORRECTION_OFFICES)
+# Staff roles that may open a student's record; only the registry sees the national ID.
+STUDENT_DETAIL_ROLES = (
+    Role.REGISTRY,
+    Role.HOMEROOM,
+    Role.COUNSELLOR,
+    Role.STUDENT_AFFAIRS,
+    Role.CURRICULUM,
+)
+UNMASK_ROLES = frozenset({Role.REGISTRY})
+
+
+# --- Scope ----------------------------------------------------------------------------
+
+
+def division_q(division: str, *, prefix: str = "") -> Q:
+    """Students of a division's offices: those in its classes; a student without a class
+    is the day division's until the registry places them."""
+    q = Q(**{f"{prefix}school_class__division": division})
+    if division == Division.DAY:
+        q |= Q(**{f"{prefix}school_class__isnull": True})
+    return q
+
+
+def students_visible_to(context: "ActingContext") -> QuerySet[Student]:
+    """The students whose record the acting person may open (none for other roles).
+
+    Offices see the students of their own division; a homeroom teacher (or whoever acts
+    for one) the students of the classes they lead.
+    """
+    students = Student.objects.for_school(context.school)
+    if context.role == Role.HOMEROOM:
+        teacher = context.on_behalf_of or context.user
+        return students.filter(school_class__homeroom_teacher=teacher)
+    if context.role in OFFICE_ROLES:
+        return students.filter(division_q(context.division))
+    return students.none()
+
+
+def may_unmask(context: "ActingContext") -> bool:
+    return context.role in UNMASK_ROLES
+
+
+# --- Everything on the basic-data page ------------------------------------------------
+
+
+@dataclasses.dataclass
+class CourseTerm:
+    term: Term
+    enrolments: list[CourseEnrolment]
+
+    @property
+    def credits(self) -> int:
+        return sum(e.course.credits for e in self.enrolments)
+
+    @property
+    def credits_passed(self) -> int:
+        return sum(e.course.credits for e in self.enrolments if e.passed or e.makeup_passed)
+
+    @property
+    def graded(self) -> bool:
+        return any(e.score is not None for e in self.enrolments)
+
+
+@dataclasses.dataclass
+class AttendanceTerm:
+    term: Term
+    rows: list[AttendanceSummary]
+
+    @property
+    def total(self) -> int:
+        return sum(row.periods for row in self.rows)
+
+
+@dataclasses.dataclass
+class BasicData:
+    student: Student
+    cadre_posts: list[CadrePost]
+    clubs: list[ClubMembership]
+    attendance: list[AttendanceTerm]
+    course_terms: list[CourseTerm]
+    consultations: list[Consultation]
+    career_records: list[CareerExploration]
+    corrections: list[CorrectionRequest]
+
+
+def _by_term(rows, term_of) -> list[tuple[Term, list]]:
+    groups: dict[int, tuple[Term, list]] = {}
+    for row in rows:
+        term = term_of(row)
+        groups.setdefault(term.pk, (term, []))[1].append(row)
+    return list(groups.values())
+
+
+def basic_data_for(student: Student) -> BasicData:
+    """All of a student's basic data, in a fixed number of queries."""
+    mine = {"school_id": student.school_id, "student": student}
+    cadre_posts = list(
+        CadrePost.objects.filter(**mine)
+        .select_related("term__school_year")
+        .order_by("starts_on", "id")
+    )
+    clubs = list(
+        ClubMembership.objects.filter(**mine)
+        .select_related("club", "term__school_year")
+        .order_by("term__school_year__roc_year", "term__number", "club__name")
+    )
+    attendance = AttendanceSummary.objects.filter(**mine).select_related("term__school_year")
+    attendance = attendance.order_by("term__school_year__roc_year", "term__number", "kind")
+    enrolments = (
+        CourseEnrolment.objects.filter(**mine)
+        .select_related("course__term__school_year")
+        .order_by(
+            "course__term__school_year__roc_year",
+            "course__term__number",
+            "course__code",
+            "course__section",
+        )
+    )
+    consultations = list(
+        Consultation.objects.filter(**mine).select_related("consultant").order_by("-held_at")
+    )
+    career_records = list(
+        CareerExploration.objects.filter(**mine)
+        .select_related("counsellor")
+        .order_by("-held_on", "-id")
+    )
+    for record in career_records:
+        record.cluster_labels = [Cluster(c).label for c in record.clusters if c in Cluster.values]
+    corrections = list(
+        CorrectionRequest.objects.filter(**mine)
+        .select_related("resolved_by")
+        .order_by("-created_at", "-id")
+    )
+    return BasicData(
+        student=student,
+        cadre_posts=cadre_posts,
+        clubs=clubs,
+        attendance=[
+            AttendanceTerm(term, rows) for term, rows in _by_term(attendance, lambda r: r.term)
+        ],
+        course_terms=[
+            CourseTerm(term, rows) for term, rows in _by_term(enrolments, lambda e: e.course.term)
+        ],
+        consultations=consultations,
+        career_records=career_records,
+        corrections=corrections,
+    )
+
+
+# --- Writes ---------------------------------------------------------------------------
+
+
+def set_national_id(student: Student, value: str) -> None:
+    """Put ``value`` (normalized) in the encrypted field and its keyed hash beside it.
+
+    Does not save, and does not validate: callers check ``national_id.problem`` and
+    duplicates first. An empty value clears both.
+    """
+    normalized = national_id_lib.normalize(value)
+    student.national_id = normalized
+    student.national_id_hash = keyed_hash(normalized) if normalized else ""
+
+
+def national_id_problem_message(key: str) -> str:
+    return {
+        "empty": _("Enter the national ID."),
+        "shape": _(
+            "A national ID is a capital letter followed by 9 digits, such as A123456789 "
+            "(a resident certificate number may have a letter A-D in second place)."
+        ),
+        "checksum": _(
+            "This number fails the national ID check digit: a character is probably mistyped."
+        ),
+    }[key]
+
+
+def _national_id_problems(student: Student, value: str) -> list[str]:
+    key = national_id_lib.problem(value)
+    if key is not None:
+        return [national_id_problem_message(key)]
+    taken = (
+        Student.objects.for_school(student.school)
+        .with_national_id(value)
+        .exclude(pk=student.pk)
+        .exists()
+    )
+    if taken:
+        return [_("Another student of this school already has this national ID.")]
+    return []
+
+
+@transaction.atomic
+def student_update(
+    *,
+    student: Student,
+    name: str,
+    gender: str,
+    birth_date: dt.date | None,
+    school_class: SchoolClass | None,
+    seat_number: int | None,
+    department_code: str,
+    national_id: str = "",
+    by: "ActingContext | None",
+) -> Student:
+    """The registry's edit of a student's basic data.
+
+    ``national_id`` empty keeps the one on record (the edit form never shows it, so
+    that editing does not reveal it); a value replaces it after the checksum and the
+    school's other students are checked.
+    """
+    name = name.strip()
+    department_code = department_code.strip()
+    problems: dict[str, list[str]] = {}
+    if not name:
+        problems["name"] = [_("Enter the student's name.")]
+    if gender not in {"", *Gender.values}:
+        problems["gender"] = [_("Choose male or female.")]
+    if birth_date is not None and birth_date > timezone.localdate():
+        problems["birth_date"] = [_("A date of birth cannot be in the future.")]
+    if school_class is not None and school_class.school_id != student.school_id:
+        problems["school_class"] = [_("Choose a class of this school.")]
+    if seat_number is not None and not 1 <= seat_number <= 99:
+        problems["seat_number"] = [_("A seat number is between 1 and 99.")]
+    if school_class is not None and seat_number is not None and "seat_number" not in problems:
+        holder = (
+            Student.objects.filter(
+                school_class=school_class, seat_number=seat_number, status=StudentStatus.ENROLLED
+            )
+            .exclude(pk=student.pk)
+            .first()
+        )
+        if holder is not None:
+            problems["seat_number"] = [
+                _("Seat %(seat)s of class %(class)s is already %(student)s's.")
+                % {"seat": seat_number, "class": school_class.name, "student": holder}
+            ]
+    new_id = national_id_lib.normalize(national_id)
+    if new_id:
+        id_problems = _national_id_problems(student, new_id)
+        if id_problems:
+            problems["national_id"] = id_problems
+    if problems:
+        raise ValidationError(problems)
+
+    data = {
+        "name": name,
+        "gender": gender,
+        "birth_date": birth_date,
+        "school_class": school_class,
+        "seat_number": seat_number,
+        "department_code": department_code,
+    }
+    changes = diff_fields(student, data)
+    for field, value in data.items():
+        setattr(student, field, value)
+    update_fields = list(data)
+    if new_id and new_id != student.national_id:
+        # The audit keeps only masked values: the log must not become a copy of the IDs.
+        changes["national_id"] = [student.national_id_masked, national_id_lib.mask(new_id)]
+        set_national_id(student, new_id)
+        update_fields += ["national_id", "national_id_hash"]
+    try:
+        with transaction.atomic():
+            student.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        # Someone else saved the same number between the check and this save.
+        student.refresh_from_db()
+        raise ValidationError(
+            {"national_id": [_("Another student of this school already has this national ID.")]}
+        ) from exc
+    audit_write(
+        school=student.school, by=by, action="student.update", target=student, changes=changes
+    )
+    return student
+
+
+@transaction.atomic
+def national_id_view(*, student: Student, by: "ActingContext") -> str:
+    """The full national ID, for one response; each look is audited."""
+    if not may_unmask(by):
+        raise PermissionError("only the registry office may see a national ID in full")
+    audit_write(school=student.school, by=by, action="national_id.view", target=student)
+    return student.national_id

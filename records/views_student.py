@@ -1,0 +1,326 @@
+"""The student's basic-data page and correction requests; the offices' correction queue;
+a student's record for staff, with the registry's edit and national-ID reveal."""
+
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import acting_required
+from accounts.models import Role
+from portfolio.exports import xlsx_response
+from portfolio.forms import apply_errors
+from records.forms_student import (
+    CorrectionForwardForm,
+    CorrectionRequestForm,
+    CorrectionResolveForm,
+    StudentBasicDataForm,
+)
+from records.models import CorrectionRequest, CorrectionStatus, Student
+from records.services import corrections as correction_services
+from records.services import student_records
+from records.services.corrections import TOPIC_BY_KEY
+from records.services.student_records import STUDENT_DETAIL_ROLES, basic_data_for
+
+STUDENT = Role.STUDENT
+REGISTRY = Role.REGISTRY
+OFFICES = correction_services.OFFICE_VALUES
+SORTS = {
+    "oldest": ("created_at", "id"),
+    "newest": ("-created_at", "-id"),
+    "class": ("student__school_class__name", "student__seat_number", "created_at", "id"),
+}
+
+
+# --- Access helpers -------------------------------------------------------------------
+
+
+def get_own_student(request: HttpRequest) -> Student | None:
+    """The acting student's own record in the acting school (None until the registry
+    has linked one to the account)."""
+    return (
+        Student.objects.select_related("school_class", "school")
+        .filter(user=request.user, school=request.acting.school)
+        .first()
+    )
+
+
+def get_student_for(request: HttpRequest, pk: int) -> Student:
+    """A student whose record the acting staff member may open; 404 for any other.
+
+    Registry, curriculum, student-affairs and counselling offices: the students of their
+    division; a homeroom teacher: the students of their classes. Only the registry may
+    then reveal the national ID (``student_records.may_unmask``).
+    """
+    return get_object_or_404(
+        student_records.students_visible_to(request.acting).select_related(
+            "school_class__school_year", "school"
+        ),
+        pk=pk,
+    )
+
+
+def get_correction_for(request: HttpRequest, pk: int) -> CorrectionRequest:
+    """A request addressed to the acting office (and division); 404 for any other."""
+    context = request.acting
+    requests = correction_services.corrections_for_office(
+        context.school, context.role, context.division
+    )
+    return get_object_or_404(
+        requests.select_related("student__school_class", "resolved_by", "school"), pk=pk
+    )
+
+
+# --- The student ----------------------------------------------------------------------
+
+
+@acting_required(STUDENT)
+def mine(request: HttpRequest) -> HttpResponse:
+    student = get_own_student(request)
+    context = {"student": student, "for_student": True}
+    if student is not None:
+        context["data"] = basic_data_for(student)
+        context["window"] = correction_services.window_for_student(student)
+    return render(request, "records/student/basic_data.html", context)
+
+
+@acting_required(STUDENT)
+def correction_add(request: HttpRequest) -> HttpResponse:
+    student = get_own_student(request)
+    if student is None:
+        return render(request, "records/student/correction_form.html", {"student": None})
+    about = request.GET.get("about", "")
+    form = CorrectionRequestForm(
+        request.POST or None, initial={"about": about} if about in TOPIC_BY_KEY else {}
+    )
+    # The server decides, whatever the page showed when it was loaded.
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction_services.correction_request_create(
+                student=student, by=request.acting, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Your request was sent. The office's reply will appear here.")
+            )
+            return redirect(f"{reverse('basicdata:mine')}#corrections")
+    return render(
+        request,
+        "records/student/correction_form.html",
+        {
+            "student": student,
+            "form": form,
+            "window": correction_services.window_for_student(student),
+        },
+    )
+
+
+# --- The offices' queue ---------------------------------------------------------------
+
+
+def _queue(request: HttpRequest) -> tuple[QuerySet[CorrectionRequest], dict]:
+    """The acting office's requests as filtered, sorted and tabbed by the query string."""
+    context = request.acting
+    tab = "resolved" if request.GET.get("tab") == "resolved" else "open"
+    default_sort = "oldest" if tab == "open" else "newest"
+    sort = request.GET.get("sort", default_sort)
+    if sort not in SORTS:
+        sort = default_sort
+    query = request.GET.get("q", "").strip()
+    requests = correction_services.corrections_for_office(
+        context.school, context.role, context.division
+    )
+    if query:
+        requests = requests.filter(
+            Q(student__student_number__icontains=query)
+            | Q(student__name__icontains=query)
+            | Q(student__school_class__name=query)
+            | Q(topic__icontains=query)
+        )
+    status = CorrectionStatus.RESOLVED if tab == "resolved" else CorrectionStatus.OPEN
+    rows = (
+        requests.filter(status=status)
+        .select_related("student__school_class", "resolved_by")
+        .order_by(*SORTS[sort])
+    )
+    return rows, {"tab": tab, "sort": sort, "q": query, "requests": requests}
+
+
+@acting_required(*OFFICES)
+def corrections(request: HttpRequest) -> HttpResponse:
+    rows, state = _queue(request)
+    everything = state.pop("requests")
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    counts = {
+        "open": everything.filter(status=CorrectionStatus.OPEN).count(),
+        "resolved": everything.filter(status=CorrectionStatus.RESOLVED).count(),
+    }
+    return render(
+        request,
+        "records/student/corrections.html",
+        {
+            **state,
+            "page": page,
+            "counts": counts,
+            "sorts": [
+                ("oldest", _("Oldest first")),
+                ("newest", _("Newest first")),
+                ("class", _("By class and seat")),
+            ],
+        },
+    )
+
+
+@acting_required(*OFFICES)
+def corrections_export(request: HttpRequest) -> HttpResponse:
+    rows, state = _queue(request)
+    headers = [
+        _("Filed"),
+        _("Student number"),
+        _("Name"),
+        _("Class"),
+        _("Seat number"),
+        _("Office"),
+        _("What is wrong"),
+        _("Details"),
+        _("Status"),
+        _("Reply"),
+        _("Resolved by"),
+        _("Resolved"),
+    ]
+    return xlsx_response(
+        filename=f"corrections-{state['tab']}-{timezone.localdate():%Y%m%d}.xlsx",
+        sheet=_("Correction requests"),
+        headers=headers,
+        rows=(
+            [
+                r.created_at,
+                r.student.student_number,
+                r.student.name,
+                r.student.school_class.name if r.student.school_class else "",
+                r.student.seat_number,
+                r.get_office_display(),
+                r.topic,
+                r.message,
+                r.get_status_display(),
+                r.reply,
+                str(r.resolved_by) if r.resolved_by else "",
+                r.resolved_at,
+            ]
+            for r in rows.iterator(chunk_size=2000)
+        ),
+    )
+
+
+@acting_required(*OFFICES)
+def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    correction = get_correction_for(request, pk)
+    resolve_form = CorrectionResolveForm()
+    forward_form = CorrectionForwardForm(current=correction.office)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "resolve":
+                resolve_form = CorrectionResolveForm(request.POST)
+                if resolve_form.is_valid():
+                    correction_services.correction_resolve(
+                        correction=correction, by=request.acting, **resolve_form.cleaned_data
+                    )
+                    messages.success(request, _("Resolved. The student can read your reply."))
+                    return redirect("basicdata:corrections")
+            elif action == "forward":
+                forward_form = CorrectionForwardForm(request.POST, current=correction.office)
+                if forward_form.is_valid():
+                    correction_services.correction_forward(
+                        correction=correction, by=request.acting, **forward_form.cleaned_data
+                    )
+                    messages.success(
+                        request,
+                        _("Sent on to: %(office)s.") % {"office": correction.get_office_display()},
+                    )
+                    return redirect("basicdata:corrections")
+            else:
+                raise Http404
+        except ValidationError as exc:
+            if set(exc.message_dict) == {NON_FIELD_ERRORS}:
+                # Resolved or sent on by someone else meanwhile: nothing to correct here.
+                messages.error(request, " ".join(exc.messages))
+                return redirect("basicdata:corrections")
+            apply_errors(resolve_form if action == "resolve" else forward_form, exc)
+    return render(
+        request,
+        "records/student/correction_detail.html",
+        {
+            "correction": correction,
+            "resolve_form": resolve_form,
+            "forward_form": forward_form,
+            "can_open_student": student_records.students_visible_to(request.acting)
+            .filter(pk=correction.student_id)
+            .exists(),
+        },
+    )
+
+
+# --- A student's record for staff -----------------------------------------------------
+
+
+def _render_student(request: HttpRequest, student: Student, *, revealed: str = "") -> HttpResponse:
+    return render(
+        request,
+        "records/student/student_detail.html",
+        {
+            "student": student,
+            "data": basic_data_for(student),
+            "for_student": False,
+            "may_unmask": student_records.may_unmask(request.acting),
+            "revealed_national_id": revealed,
+        },
+    )
+
+
+@acting_required(*STUDENT_DETAIL_ROLES)
+def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_student(request, get_student_for(request, pk))
+
+
+@never_cache
+@require_POST
+@acting_required(REGISTRY)
+def national_id_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The record with the national ID in full, in this response only (never stored in
+    the session or the URL); every reveal writes ``national_id.view`` to the audit."""
+    student = get_student_for(request, pk)
+    revealed = student_records.national_id_view(student=student, by=request.acting)
+    response = _render_student(request, student, revealed=revealed or "")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@acting_required(REGISTRY)
+def student_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    student = get_student_for(request, pk)
+    form = StudentBasicDataForm(
+        request.POST or None,
+        school=request.acting.school,
+        division=request.acting.division,
+        student=student,
+        initial=StudentBasicDataForm.initial_for(student),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            student_records.student_update(student=student, by=request.acting, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Basic data saved."))
+            return redirect("basicdata:student", pk=student.pk)
+    return render(request, "records/student/student_edit.html", {"student": student, "form": form})
