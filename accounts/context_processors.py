@@ -1,2 +1,6 @@
+from portfolio.navigation import links_for
+
+
 def acting(request):
-    return {"acting": getattr(request, "acting", None)}
+    context = getattr(request, "acting", None)
+    return {"acting": context, "nav_links": links_for(context)}

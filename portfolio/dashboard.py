@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.acting import ActingContext
 from accounts.models import Membership, Role
 from portfolio.models import SchoolYear, Window, WindowKind
-from records.models import SchoolClass, Student
+from records.models import CORRECTION_OFFICES, SchoolClass, Student
+from records.services.corrections import open_corrections_count
 
 K = WindowKind
 WINDOWS_FOR_ROLE: dict[str, set[str]] = {
@@ -114,18 +115,26 @@ def counters_for(context: ActingContext, *, year: SchoolYear | None) -> list[Cou
     classes = SchoolClass.objects.for_school(school)
     if year:
         classes = classes.filter(school_year=year)
-    return [
+    counters = [
         Counter(_("Students on the roll"), students.count()),
         Counter(_("Classes this school year"), classes.count()),
     ]
+    if role in CORRECTION_OFFICES:
+        counters.append(
+            Counter(
+                _("Correction requests waiting"),
+                open_corrections_count(school, role, context.division),
+                link="basicdata:corrections",
+            )
+        )
+    return counters
 
 
 def _student_counters(context: ActingContext, year: SchoolYear | None) -> list[Counter]:
     policy = getattr(year, "policy", None) if year else None
     if policy is None:
         return []
-    # The caps that bind this student this year; the counts beside them arrive with the
-    # upload features, which count the student's own items against these caps.
+    # The caps of the student's school this year.
     return [
         Counter(_("Course outcomes you may upload each term"), policy.outcome_upload_cap_per_term),
         Counter(

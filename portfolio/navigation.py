@@ -1,0 +1,40 @@
+"""The main navigation: which pages each acting role reaches from every page."""
+
+import dataclasses
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+
+R = Role
+OFFICES = (R.REGISTRY, R.CURRICULUM, R.STUDENT_AFFAIRS, R.COUNSELLOR)
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    url_name: str
+    label: str
+    roles: tuple[str, ...]
+
+
+LINKS = [
+    Link("basicdata:mine", _("My basic data"), (R.STUDENT,)),
+    Link("accounts:members", _("Members"), (R.SCHOOL_ADMIN,)),
+    Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),
+    Link("portfolio:schedule", _("Schedule and policy"), (R.SCHOOL_ADMIN,)),
+    Link("portfolio:audit", _("Audit log"), (R.SCHOOL_ADMIN,)),
+    Link("basicdata:corrections", _("Correction requests"), OFFICES),
+]
+
+
+def links_for(acting) -> list[tuple[str, str]]:
+    """(url, label) pairs for the acting role, home first, the published schedule last."""
+    if acting is None:
+        return []
+    found = [(reverse("home"), _("Home"))]
+    found += [(reverse(link.url_name), link.label) for link in LINKS if acting.role in link.roles]
+    found.append(
+        (reverse("portfolio:public_schedule", args=[acting.school.code]), _("Published schedule"))
+    )
+    return found
