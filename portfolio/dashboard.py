@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.acting import ActingContext
 from accounts.models import Membership, Role
-from portfolio.models import SchoolYear, Window, WindowKind
+from portfolio.models import SchoolYear, Term, Window, WindowKind
 from records.models import CORRECTION_OFFICES, SchoolClass, Student
 from records.services.corrections import open_corrections_count
+from records.services.courses import course_code_check_status
 
 K = WindowKind
 WINDOWS_FOR_ROLE: dict[str, set[str]] = {
@@ -146,3 +147,12 @@ def _student_counters(context: ActingContext, year: SchoolYear | None) -> list[C
             _("Diverse performances you may select this year"), policy.performance_selection_cap
         ),
     ]
+
+
+def course_code_check_for(context: ActingContext) -> dict | None:
+    """The course-code check's standing for the current term, on the offices that run or
+    follow it (curriculum runs it; registry submits the rosters that depend on it)."""
+    if context.role not in {Role.CURRICULUM, Role.REGISTRY}:
+        return None
+    term = Term.objects.current_for(context.school)
+    return course_code_check_status(term) if term else None

@@ -79,6 +79,21 @@ class SchoolYear(models.Model):
         return roc.school_year_bounds(self.roc_year)[1]
 
 
+class TermQuerySet(models.QuerySet):
+    def current_for(self, school: School, *, today: dt.date | None = None) -> "Term | None":
+        """The term in progress; between terms the next one (being planned); after the
+        last, the latest."""
+        today = today or timezone.localdate()
+        terms = list(self.filter(school=school).select_related("school_year", "school"))
+        running = [t for t in terms if t.starts_on <= today <= t.ends_on]
+        if running:
+            return running[0]
+        upcoming = sorted((t for t in terms if t.starts_on > today), key=lambda t: t.starts_on)
+        if upcoming:
+            return upcoming[0]
+        return max(terms, key=lambda t: t.starts_on, default=None)
+
+
 class Term(models.Model):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="terms")
     school_year = models.ForeignKey(SchoolYear, on_delete=models.CASCADE, related_name="terms")
@@ -90,6 +105,8 @@ class Term(models.Model):
         _("closing day"), help_text=_("The day of the term's closing ceremony (休業式).")
     )
     ends_on = models.DateField(_("last day"))
+
+    objects = TermQuerySet.as_manager()
 
     class Meta:
         ordering = ["school_year__roc_year", "number"]

@@ -24,6 +24,8 @@ LINKS = [
     Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),
     Link("portfolio:schedule", _("Schedule and policy"), (R.SCHOOL_ADMIN,)),
     Link("portfolio:audit", _("Audit log"), (R.SCHOOL_ADMIN,)),
+    Link("courses:list", _("Courses"), (R.CURRICULUM, R.REGISTRY)),
+    Link("courses:check", _("Course-code check"), (R.CURRICULUM, R.REGISTRY)),
     Link("basicdata:corrections", _("Correction requests"), OFFICES),
 ]
 

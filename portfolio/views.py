@@ -48,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "year": year,
             "phase": dashboard.phase_for(context, now=now, grade=grade),
             "counters": dashboard.counters_for(context, year=year),
+            "code_check": dashboard.course_code_check_for(context),
         },
     )
 

@@ -477,4 +477,5 @@ class CourseCodeCheck(models.Model):
 
     @property
     def passed(self) -> bool:
-        return not self.findings
+        """Warnings (a note the school should read) do not fail a run; errors do."""
+        return not any(f.get("severity", "error") == "error" for f in self.findings)

@@ -220,3 +220,13 @@ class TestSeedDemo:
             == 302
         )
         assert client.get(reverse("home")).status_code == 200
+
+
+class TestCourseCodeCheckPanel:
+    @pytest.mark.parametrize(
+        ("role", "shown"), [(Role.CURRICULUM, True), (Role.REGISTRY, True), (Role.TEACHER, False)]
+    )
+    def test_offices_following_the_check_see_its_standing(self, as_role, role, shown):
+        response = as_role(role).get(reverse("home"))
+        assert (response.context["code_check"] is not None) is shown
+        assert ('class="check-status"' in response.content.decode()) is shown
