@@ -80,6 +80,16 @@ class SchoolYear(models.Model):
 
 
 class TermQuerySet(models.QuerySet):
+    def last_started_for(self, school: School, *, today: dt.date | None = None) -> "Term | None":
+        """The term whose records are being kept now: the one under way or, between
+        terms, the one just ended; before any has started, the first set up."""
+        today = today or timezone.localdate()
+        terms = self.filter(school=school).select_related("school_year")
+        return (
+            terms.filter(starts_on__lte=today).order_by("-starts_on").first()
+            or terms.order_by("starts_on").first()
+        )
+
     def current_for(self, school: School, *, today: dt.date | None = None) -> "Term | None":
         """The term in progress; between terms the next one (being planned); after the
         last, the latest."""

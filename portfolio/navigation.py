@@ -26,6 +26,14 @@ LINKS = [
     Link("portfolio:audit", _("Audit log"), (R.SCHOOL_ADMIN,)),
     Link("courses:list", _("Courses"), (R.CURRICULUM, R.REGISTRY)),
     Link("courses:check", _("Course-code check"), (R.CURRICULUM, R.REGISTRY)),
+    Link("staffrecords:change_list", _("Enrolment changes"), (R.REGISTRY,)),
+    Link("staffrecords:cadre_list", _("Cadre posts"), (R.STUDENT_AFFAIRS,)),
+    Link("staffrecords:club_list", _("Clubs"), (R.STUDENT_AFFAIRS,)),
+    Link("staffrecords:attendance_list", _("Attendance"), (R.STUDENT_AFFAIRS,)),
+    Link("staffrecords:consultation_students", _("My students"), (R.CONSULTANT,)),
+    Link("staffrecords:consultation_list", _("Consultation records"), (R.CONSULTANT,)),
+    Link("staffrecords:career_list", _("Career exploration"), (R.COUNSELLOR,)),
+    Link("staffrecords:roster", _("Class roster"), (R.HOMEROOM,)),
     Link("basicdata:corrections", _("Correction requests"), OFFICES),
 ]
 

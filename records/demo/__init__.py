@@ -12,7 +12,8 @@ import pkgutil
 
 def seed_all(*, school, year, staff) -> None:
     modules = [
-        importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(__path__)
     ]
     for module in sorted(modules, key=lambda m: m.ORDER):
         module.seed(school=school, year=year, staff=staff)
