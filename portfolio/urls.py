@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("records.urls_staff")),
     path("", include("records.urls_student")),
     path("", include("records.urls_courses")),
+    path("", include("records.urls_classes")),
 ]
 
 if settings.BENCH_VIEWS:

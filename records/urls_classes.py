@@ -1,0 +1,9 @@
+from django.urls import path
+
+from records import views_classes as views
+
+app_name = "classes"
+urlpatterns = [
+    path("records/classes/", views.class_list, name="list"),
+    path("records/classes/<int:pk>/edit/", views.class_edit, name="edit"),
+]
