@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from records import views_imports as views
 
 app_name = "imports"
-urlpatterns: list = []
+urlpatterns = [
+    path("records/imports/", views.index, name="index"),
+    path("records/imports/templates/<str:kind>.xlsx", views.template, name="template"),
+    path("records/imports/<int:pk>/", views.detail, name="detail"),
+    path("records/imports/<int:pk>/apply/", views.apply, name="apply"),
+    path("records/imports/<int:pk>/export.xlsx", views.export, name="export"),
+]

@@ -161,7 +161,7 @@ def correction_request_create(
     if problems:
         raise ValidationError(problems)
     # Lock the student's row so two quick submissions are checked one after the other.
-    Student.objects.select_for_update().filter(pk=student.pk).first()
+    Student.objects.select_for_update().get(pk=student.pk)
     waiting = CorrectionRequest.objects.filter(student=student, status=CorrectionStatus.OPEN)
     if waiting.filter(office=chosen.office, topic=topic, message=message).exists():
         raise ValidationError(

@@ -1,0 +1,100 @@
+"""What can be wrong with an import file, one code per reason.
+
+Results keep the code and its parameters, not the sentence, so a preview computed by a
+background job reads in whatever language its reader has chosen when it is shown.
+"""
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+MESSAGES = {
+    # The file as a whole.
+    "file_unreadable": _(
+        "The file could not be read. Upload an Excel workbook (.xlsx) or a CSV file."
+    ),
+    "file_xls": _("Old Excel files (.xls) cannot be read: save the file as .xlsx or as CSV."),
+    "file_empty": _("The file has no header row."),
+    "no_rows": _("The file has a header row but no data rows."),
+    "missing_column": _("The file has no column %(column)s, which this import needs."),
+    "missing_student_column": _(
+        "The file needs a column 學號 (student number) or 身分證號 (national ID)."
+    ),
+    "term_required": _("Choose the term this file belongs to."),
+    "no_school_year": _("The school has no school year %(year)s: add it on the schedule first."),
+    # One cell.
+    "required": _("Required: this cell is empty."),
+    "encoding": _(
+        "Some characters of this cell could not be read. Save the file as UTF-8 CSV or xlsx."
+    ),
+    "too_long": _("At most %(max)s characters; this has %(length)s."),
+    "national_id_shape": _(
+        "Not a national ID or resident certificate number: one letter and 9 digits "
+        "(A123456789), or two letters and 8 digits."
+    ),
+    "national_id_checksum": _(
+        "The check digit does not match: this national ID cannot exist. Look for a typing error."
+    ),
+    "national_id_taken": _("This national ID already belongs to another student (%(student)s)."),
+    "date_shape": _("Not a date: write a 7-digit ROC date (1140116) or a date like 2025-01-16."),
+    "date_invalid": _("This date does not exist: %(value)s."),
+    "date_future": _("The date of birth cannot be in the future."),
+    "date_too_old": _("The date of birth must be after %(earliest)s."),
+    "gender": _("Write 1 or 男 for male, 2 or 女 for female."),
+    "integer": _("Not a whole number."),
+    "number": _("Not a number."),
+    "out_of_range": _("Must be between %(min)s and %(max)s."),
+    "decimals": _("At most 2 decimal places."),
+    "flag": _("Write 1 or 0 (是/否, Y/N)."),
+    "counts_credit": _("Write 1, 2 or 3."),
+    "grade": _("The grade is 10, 11 or 12 (or 1, 2, 3)."),
+    "class_grade_unknown": _(
+        "The grade of class %(class)s cannot be told from its name: add a column 年級."
+    ),
+    "class_grade_mismatch": _(
+        "Class %(class)s is grade %(existing)s in this school year, not grade %(given)s."
+    ),
+    "course_code_length": _("A course code has 23 characters; this has %(length)s."),
+    "course_code_shape": _(
+        "Not a course code: 3 digits (entry year), 6 digits (school code), then letters "
+        "and digits, 23 characters in all."
+    ),
+    "course_code_category": _("Position 17 (course category) holds an unknown code."),
+    "course_code_attribute": _("Position 19 (subject attribute) holds an unknown code."),
+    "duplicate": _("Duplicate: row %(first)s already has this %(what)s."),
+    "student_unknown": _("No student of this school has this %(what)s."),
+    "student_mismatch": _("學號 and 身分證號 belong to different students."),
+    "birth_date_mismatch": _("The date of birth differs from the student's record."),
+    "course_unknown": _("Term %(term)s has no course %(course)s."),
+    "course_ambiguous": _(
+        "Term %(term)s has several courses with this code (開課班級 %(sections)s): "
+        "fill in 開課班級."
+    ),
+    "teacher_unknown": _(
+        "%(name)s is not an active teacher of this school. Use the teacher's username."
+    ),
+    "teacher_ambiguous": _("Several teachers are named %(name)s: use the username instead."),
+}
+
+# What a duplicate or unknown key is, for the messages above.
+WHAT = {
+    "student_number": _("student number (學號)"),
+    "national_id": _("national ID (身分證號)"),
+    "course": _("course (課程代碼 and 開課班級)"),
+    "student_course": _("student and course"),
+}
+
+
+def describe(code: str, params: dict[str, Any] | None = None) -> str:
+    """The message of ``code`` in the active language, with its parameters filled in."""
+    template = MESSAGES.get(code)
+    if template is None:
+        return code
+    values = dict(params or {})
+    if "what" in values and values["what"] in WHAT:
+        values["what"] = str(WHAT[values["what"]])
+    text = str(template)
+    try:
+        return text % values if values else text
+    except (KeyError, TypeError, ValueError):
+        return text
