@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -607,7 +608,7 @@ def attendance_list(request: HttpRequest) -> HttpResponse:
     students = (
         students_for(request)
         .select_related("school_class")
-        .annotate(total=Sum("attendance__periods", filter=in_term))
+        .annotate(total=Coalesce(Sum("attendance__periods", filter=in_term), 0))
         .prefetch_related(
             Prefetch(
                 "attendance",
