@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import acting_required
@@ -455,7 +456,7 @@ def check_export(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_check_for(request, pk)
     school_code = request.acting.school.code
     list_name = run.code_list.file_name if run.code_list else ""
-    severity_label = {services.ERROR: _("Must fix"), services.WARNING: _("Note")}
+    severity_label = {services.ERROR: _("Must fix"), services.WARNING: pgettext("course-code finding", "Note")}
     stamp = timezone.localtime(run.ran_at).strftime("%Y%m%d_%H%M")
     return xlsx_response(
         filename=f"{school_code}_{run.term.label}_course_code_check_{stamp}.xlsx",
