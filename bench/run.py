@@ -25,7 +25,7 @@ from types import FrameType
 if not __package__:  # run as a file (bench/run.py): import the bench package from the root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import imports, load, server
+from bench import imports, load, roster, server
 from bench.client import Browser, sign_in
 from bench.errors import BenchError, log
 
@@ -163,6 +163,12 @@ def import_students(ctx: Context) -> list[Figure]:
 def import_grades(ctx: Context) -> list[Figure]:
     """The term-grade import: 45,000 grades from xlsx; wall time and peak memory."""
     return [Figure(*figure) for figure in imports.grades(ctx.env, ctx.manage)]
+
+
+@benchmark("roster_page_queries")
+def roster_page_queries(ctx: Context) -> list[Figure]:
+    """SQL queries of a homeroom teacher's roster page for a 900-student class."""
+    return [Figure(*figure) for figure in roster.roster_queries(ctx.manage)]
 
 
 # Running -------------------------------------------------------------------------------
