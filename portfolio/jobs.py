@@ -6,6 +6,7 @@ the Job and sends the task when the transaction commits; the task claims the job
 a conditional UPDATE, so a job runs once however often its message is delivered.
 """
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -97,3 +98,27 @@ def job_run(job_id: int) -> None:
     Job.objects.filter(pk=job.pk).update(
         status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), result=result
     )
+
+
+JOB_FILE_DAYS = 7
+
+
+def job_files_purge(*, now=None) -> int:
+    """Delete the uploaded and produced files of jobs finished more than a week ago.
+
+    Import files hold personal data (names, national IDs): once the job is done they
+    serve only a re-run, which a week covers. The job rows and their results stay.
+    """
+    now = now or timezone.now()
+    old = Job.objects.filter(
+        status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED],
+        finished_at__lt=now - dt.timedelta(days=JOB_FILE_DAYS),
+    ).exclude(input_file="", result_file="")
+    purged = 0
+    for job in old.iterator():
+        for field in (job.input_file, job.result_file):
+            if field:
+                field.delete(save=False)
+        Job.objects.filter(pk=job.pk).update(input_file="", result_file="")
+        purged += 1
+    return purged

@@ -246,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portfolio.tasks.apply_window_states",
         "schedule": crontab(minute="*"),
     },
+    "purge-job-files": {
+        "task": "portfolio.tasks.purge_job_files",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

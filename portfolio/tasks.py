@@ -15,3 +15,11 @@ def run_job(job_id: int) -> None:
     from portfolio.jobs import job_run
 
     job_run(job_id)
+
+
+@shared_task(time_limit=600, soft_time_limit=540)
+def purge_job_files() -> int:
+    """Beat runs this daily: finished jobs' files (personal data) go after a week."""
+    from portfolio.jobs import job_files_purge
+
+    return job_files_purge()

@@ -1,7 +1,12 @@
 """Background jobs: started on commit, claimed once, progress recorded, failure shown."""
 
+import datetime as dt
+import os
+
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from portfolio import jobs
@@ -64,3 +69,34 @@ def test_job_page_for_its_owner_only(school, other_school, make_member):
 def test_unknown_kind_is_refused(school):
     with pytest.raises(ValueError):
         jobs.job_start(school=school, kind="nope", params={}, by=None)
+
+
+def test_finished_jobs_lose_their_files_after_a_week(school, settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    now = timezone.now()
+    old = Job.objects.create(
+        school=school,
+        kind="test",
+        status=JobStatus.SUCCEEDED,
+        finished_at=now - dt.timedelta(days=8),
+    )
+    old.input_file.save("roster.csv", ContentFile(b"x"))
+    recent = Job.objects.create(
+        school=school,
+        kind="test",
+        status=JobStatus.SUCCEEDED,
+        finished_at=now - dt.timedelta(days=2),
+    )
+    recent.input_file.save("roster.csv", ContentFile(b"y"))
+    path = old.input_file.path
+    assert jobs.job_files_purge(now=now) == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert not old.input_file and recent.input_file
+    assert not os.path.exists(path)
