@@ -52,7 +52,9 @@ class DeputyForm(forms.Form):
     division = forms.ChoiceField(label=_("Division"), choices=Division.choices)
     principal = MemberChoiceField(label=_("Acts for"), queryset=User.objects.none())
     deputy = MemberChoiceField(label=_("Deputy"), queryset=User.objects.none())
-    order = forms.IntegerField(label=pgettext_lazy("deputy list", "Order"), min_value=1, max_value=20, initial=1)
+    order = forms.IntegerField(
+        label=pgettext_lazy("deputy list", "Order"), min_value=1, max_value=20, initial=1
+    )
     starts_on = date_field(_("From"))
     ends_on = date_field(_("Until"))
 

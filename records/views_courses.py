@@ -456,7 +456,10 @@ def check_export(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_check_for(request, pk)
     school_code = request.acting.school.code
     list_name = run.code_list.file_name if run.code_list else ""
-    severity_label = {services.ERROR: _("Must fix"), services.WARNING: pgettext("course-code finding", "Note")}
+    severity_label = {
+        services.ERROR: _("Must fix"),
+        services.WARNING: pgettext("course-code finding", "Note"),
+    }
     stamp = timezone.localtime(run.ran_at).strftime("%Y%m%d_%H%M")
     return xlsx_response(
         filename=f"{school_code}_{run.term.label}_course_code_check_{stamp}.xlsx",
