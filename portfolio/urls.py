@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("records.urls_student")),
     path("", include("records.urls_courses")),
     path("", include("records.urls_classes")),
+    path("", include("records.urls_course_enrolments")),
 ]
 
 if settings.BENCH_VIEWS:
