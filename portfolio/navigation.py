@@ -24,7 +24,7 @@ LINKS = [
     Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),
     Link("portfolio:schedule", _("Schedule and policy"), (R.SCHOOL_ADMIN,)),
     Link("portfolio:audit", _("Audit log"), (R.SCHOOL_ADMIN,)),
-    Link("imports:index", _("Imports"), (R.REGISTRY, R.CURRICULUM)),
+    Link("imports:index", _("Imports"), (R.REGISTRY, R.CURRICULUM, R.STUDENT_AFFAIRS)),
     Link("classes:list", _("Classes"), (R.REGISTRY, R.CURRICULUM)),
     Link("courses:list", _("Courses"), (R.CURRICULUM, R.REGISTRY)),
     Link("courses:check", _("Course-code check"), (R.CURRICULUM, R.REGISTRY)),

@@ -39,8 +39,9 @@ class ImportForm(forms.Form):
         queryset=Term.objects.none(),
         required=False,
         help_text=_(
-            "Courses, enrolments and grades belong to a term. For students it picks the "
-            "school year of their classes (empty: the current school year)."
+            "Courses, enrolments, grades, cadre posts, club memberships and attendance "
+            "belong to a term. For students it picks the school year of their classes "
+            "(empty: the current school year)."
         ),
     )
     file = forms.FileField(

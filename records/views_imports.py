@@ -1,7 +1,7 @@
 """Record imports: upload a file, see the preview, confirm, see the result.
 
 The registry imports students and grades, the curriculum office courses and course
-enrolments; each sees only their own kinds and their own imports. Reading the file and
+enrolments, student affairs cadre posts, club memberships and attendance; each sees only their own kinds and their own imports. Reading the file and
 writing the records run as background jobs (``records.jobs``); these pages start them
 and show their progress and results.
 """
@@ -28,7 +28,7 @@ from records.imports import KINDS, kinds_for
 from records.imports.report import CATEGORIES, kind_label, present
 from records.services import imports as services
 
-ROLES = (Role.REGISTRY, Role.CURRICULUM)
+ROLES = (Role.REGISTRY, Role.CURRICULUM, Role.STUDENT_AFFAIRS)
 PER_PAGE = 50
 SORTS = {"row": "row", "key": "key", "column": "column"}
 
@@ -248,6 +248,6 @@ def template(request: HttpRequest, kind: str) -> HttpResponse:
     return xlsx_response(
         filename=f"{found.template_name}.xlsx",
         sheet=found.template_name.removesuffix("匯入範本") or found.name,
-        headers=[column.header for column in found.columns],
+        headers=found.template_headers,
         rows=[],
     )

@@ -1,11 +1,13 @@
 """Record imports from xlsx or CSV files with the central database's column names.
 
 The registry imports the student roster and the term grades, the curriculum office the
-courses and the course enrolments. ``records.services.imports`` runs them (preview,
+courses and the course enrolments, student affairs the cadre posts, club memberships and
+attendance summaries of a term. ``records.services.imports`` runs them (preview,
 apply); ``records.jobs`` runs those as background jobs; ``import_records`` from the
 command line.
 """
 
+from records.imports.affairs import AttendanceImport, CadrePostsImport, ClubsImport
 from records.imports.base import ImportKind
 from records.imports.courses import CoursesImport
 from records.imports.enrolments import EnrolmentsImport
@@ -14,7 +16,15 @@ from records.imports.students import StudentsImport
 
 KINDS: dict[str, ImportKind] = {
     kind.name: kind
-    for kind in (StudentsImport(), CoursesImport(), EnrolmentsImport(), GradesImport())
+    for kind in (
+        StudentsImport(),
+        CoursesImport(),
+        EnrolmentsImport(),
+        GradesImport(),
+        CadrePostsImport(),
+        ClubsImport(),
+        AttendanceImport(),
+    )
 }
 
 

@@ -225,6 +225,16 @@ class ImportKind:
     student_columns: ClassVar[tuple[str, ...]] = ()
     template_name: ClassVar[str] = ""
 
+    def columns_for(self, headers: list[str]) -> tuple[Column, ...]:
+        """The columns to read from a file with this header row: all of them, unless a
+        kind accepts several layouts and picks one by the header."""
+        return self.columns
+
+    @property
+    def template_headers(self) -> list[str]:
+        """The header row of the kind's empty template."""
+        return [column.header for column in self.columns]
+
     def score(self, headers: list[str]) -> int:
         """How many of this kind's column names a header row holds."""
         names = {name for column in self.columns for name in column.names}
@@ -258,7 +268,7 @@ def read(
     report.info["encoding"] = table.encoding
     present: list[tuple[Column, int]] = []
     taken: set[int] = set()
-    for column in kind.columns:
+    for column in kind.columns_for(table.headers):
         index = next(
             (i for i, h in enumerate(table.headers) if h in column.names and i not in taken),
             None,

@@ -45,8 +45,8 @@ COURSE_COLUMNS = (
 )
 
 
-class Directory:
-    """The school's students and the term's courses, keyed as import files name them."""
+class StudentDirectory:
+    """The school's students, keyed as import files name them."""
 
     def __init__(self, context: Context) -> None:
         self.term = context.term
@@ -60,15 +60,6 @@ class Directory:
             self.by_number[number] = pk
             if digest:
                 self.by_hash[digest] = pk
-        self.courses: dict[int, tuple[str, str, str]] = {}
-        self.by_key: dict[tuple[str, str], int] = {}
-        self.by_code: dict[str, list[int]] = defaultdict(list)
-        for pk, code, section, name in Course.objects.filter(term=context.term).values_list(
-            "pk", "code", "section", "name"
-        ):
-            self.courses[pk] = (code, section, name)
-            self.by_key[(code, section)] = pk
-            self.by_code[code].append(pk)
 
     def student(self, row: Row, columns: dict[str, str], report: Report) -> int | None:
         """The row's student by 學號 or 身分證號 (both must agree), checked against
@@ -97,6 +88,22 @@ class Directory:
             report.problem(row.number, columns["birth_date"], "birth_date_mismatch")
             return None
         return pk
+
+
+class Directory(StudentDirectory):
+    """The school's students and the term's courses, keyed as import files name them."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
+        self.courses: dict[int, tuple[str, str, str]] = {}
+        self.by_key: dict[tuple[str, str], int] = {}
+        self.by_code: dict[str, list[int]] = defaultdict(list)
+        for pk, code, section, name in Course.objects.filter(term=context.term).values_list(
+            "pk", "code", "section", "name"
+        ):
+            self.courses[pk] = (code, section, name)
+            self.by_key[(code, section)] = pk
+            self.by_code[code].append(pk)
 
     def course(self, row: Row, columns: dict[str, str], report: Report) -> int | None:
         """The row's course of the term: by code and 開課班級, or by code alone when only

@@ -74,6 +74,15 @@ MESSAGES = {
         "%(name)s is not an active teacher of this school. Use the teacher's username."
     ),
     "teacher_ambiguous": _("Several teachers are named %(name)s: use the username instead."),
+    # Student affairs: cadre posts, clubs, attendance.
+    "cadre_level": _("Write a level from 1 to 5: 1 校級, 2 班級, 3 社團, 4 實習幹部, 5 其他."),
+    "cadre_end_before_start": _("The post cannot end before it starts."),
+    "cadre_outside_year": _("Give a date in school year %(year)s (%(min)s to %(max)s)."),
+    "cadre_outside_term": _("The post must be held during term %(term)s (%(min)s to %(max)s)."),
+    "absence_kind": _(
+        "Not a kind of absence: write a code from 01 to 12 or its name (公假, 事假, 病假, "
+        "婚假, 產前假, 娩假, 陪產假, 流產假, 育嬰假, 生理假, 喪假, 曠課)."
+    ),
 }
 
 # What a duplicate or unknown key is, for the messages above.
@@ -82,6 +91,10 @@ WHAT = {
     "national_id": _("national ID (身分證號)"),
     "course": _("course (課程代碼 and 開課班級)"),
     "student_course": _("student and course"),
+    "cadre_post": _("post (student, 單位名稱, 擔任職務 and 開始日期)"),
+    "club_member": _("student and club (社團名稱)"),
+    "student_kind": _("student and kind of absence (缺勤種類代碼)"),
+    "student": _("student"),
 }
 
 

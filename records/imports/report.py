@@ -77,6 +77,10 @@ def as_text(result: dict[str, Any], *, verbose: bool = False) -> str:
     for kind, names in (data.get("created") or {}).items():
         if kind == "classes":
             lines.append(_("Classes created: %(names)s") % {"names": ", ".join(names)})
+        elif kind == "clubs":
+            lines.append(_("Clubs created: %(names)s") % {"names": ", ".join(names)})
+    if data.get("new_clubs") and not data.get("written"):
+        lines.append(_("Clubs to create: %(names)s") % {"names": ", ".join(data["new_clubs"])})
     sections = [("changed", _("To change")), ("errors", _("Problems"))]
     if verbose:
         sections = [("added", _("To add")), ("unchanged", _("Unchanged")), *sections]

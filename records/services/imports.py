@@ -1,4 +1,5 @@
-"""Imports of students, courses, enrolments and grades: preview, apply, and their jobs.
+"""Imports of students, courses, enrolments, grades, cadre posts, clubs and attendance:
+preview, apply, and their jobs.
 
 ``import_preview`` reads a file and says what importing it would do, writing nothing.
 ``import_apply`` does it: in one transaction, and only when no row has a problem, so a

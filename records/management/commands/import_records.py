@@ -1,8 +1,10 @@
-"""Import students, courses, enrolments or grades from an xlsx or CSV file, as the
-import page does, synchronously: the same checks, the same report, all or nothing.
+"""Import students, courses, enrolments, grades, cadre posts, club memberships or
+attendance from an xlsx or CSV file, as the import page does, synchronously: the same
+checks, the same report, all or nothing.
 
     python manage.py import_records students roster.xlsx --school 999001
     python manage.py import_records grades grades.csv --school 999001 --term 114-1 --dry-run
+    python manage.py import_records attendance absences.xlsx --school 999001 --term 114-1
 """
 
 import re
