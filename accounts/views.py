@@ -20,6 +20,7 @@ from accounts.forms import (
     PasswordSetForm,
 )
 from accounts.models import Deputy, Division, Membership, Role, User
+from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 
 ADMIN = Role.SCHOOL_ADMIN
@@ -90,6 +91,25 @@ def members(request: HttpRequest) -> HttpResponse:
             to_attr="school_memberships",
         )
     )
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            filename=f"members-{school.code}.xlsx",
+            sheet=_("Members"),
+            headers=[_("Username"), _("Name"), _("E-mail"), _("Roles")],
+            rows=(
+                [
+                    user.username,
+                    user.name,
+                    user.email,
+                    "、".join(
+                        f"{m.get_role_display()}·{m.get_division_display()}"
+                        + ("" if m.is_active else f" ({_('off')})")
+                        for m in user.school_memberships
+                    ),
+                ]
+                for user in users
+            ),
+        )
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     return render(
         request,

@@ -1,6 +1,7 @@
 """Sign-in, picking a role, members and deputies, two-factor policy."""
 
 import datetime as dt
+import io
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -8,6 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from accounts import acting
 from accounts import services as account_services
@@ -402,3 +404,12 @@ class TestTwoFactorPolicy:
 
     def test_without_the_policy_staff_pass(self, as_role):
         assert as_role(Role.REGISTRY).get(reverse("home")).status_code == 200
+
+
+def test_members_export_as_xlsx(admin_client, school, make_member):
+    make_member(school, Role.TEACHER, username="exported")
+    response = admin_client.get(reverse("accounts:members"), {"export": "xlsx", "q": "exported"})
+    assert response["Content-Disposition"].startswith("attachment")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][0] == "exported"
