@@ -1,0 +1,1 @@
+"""Services of the submissions app (course outcomes; performances later)."""
