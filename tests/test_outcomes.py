@@ -444,7 +444,9 @@ def _upload_in_parallel(world, storage_dir) -> list[object]:
     def run():
         try:
             barrier.wait(timeout=10)
-            outcome = world.upload()
+            # A new thread starts in the site's default language; read messages in English.
+            with translation.override("en"):
+                outcome = world.upload()
             result: object = outcome
         except Exception as exc:  # collected and asserted on below
             result = exc
