@@ -58,116 +58,34 @@ def demo_windows(year: SchoolYear) -> list[dict]:
     def at(year_, month, day, hour=0, minute=0):
         return dt.datetime(year_, month, day, hour, minute, tzinfo=tz)
 
+    def last_minute(year_, month, day):
+        return at(year_, month, day, 23, 59)
+
     k = WindowKind
+    # (term, kind, grade, opens, closes, extra)
+    rows = [
+        (1, k.COURSE_CODE_CHECK, None, at(y, 8, 30), last_minute(y, 9, 26), {}),
+        (1, k.BASIC_DATA_CHECK, None, at(y, 10, 1), last_minute(y, 10, 31),
+         {"self_check_on": dt.date(y, 10, 24)}),
+        (1, k.PERFORMANCE_UPLOAD, None, at(y, 9, 1), last_minute(y + 1, 2, 3), {}),
+        (1, k.OUTCOME_UPLOAD, None, at(y, 11, 1), last_minute(y + 1, 2, 3),
+         {"self_check_on": dt.date(y + 1, 1, 27)}),
+        (1, k.CERTIFICATION, None, at(y, 11, 15), last_minute(y + 1, 2, 17), {}),
+        (1, k.SUBMISSION, None, at(y + 1, 2, 18), last_minute(y + 1, 3, 10), {}),
+        (1, k.RECEIPT_CONFIRMATION, None, at(y + 1, 3, 20), last_minute(y + 1, 3, 27), {}),
+        (2, k.COURSE_CODE_CHECK, None, at(y + 1, 2, 11), last_minute(y + 1, 3, 10), {}),
+        (2, k.OUTCOME_UPLOAD, 12, at(y + 1, 4, 1), last_minute(y + 1, 5, 20),
+         {"note": "三年級第 2 學期提前截止"}),
+        (2, k.OUTCOME_UPLOAD, 10, at(y + 1, 4, 1), last_minute(y + 1, 7, 14), {}),
+        (2, k.OUTCOME_UPLOAD, 11, at(y + 1, 4, 1), last_minute(y + 1, 7, 14), {}),
+        (2, k.CERTIFICATION, None, at(y + 1, 4, 15), last_minute(y + 1, 7, 28), {}),
+        (2, k.PERFORMANCE_UPLOAD, None, at(y + 1, 2, 11), last_minute(y + 1, 7, 14), {}),
+        (2, k.SELECTION, None, at(y + 1, 7, 1), last_minute(y + 1, 7, 25), {}),
+        (2, k.RECEIPT_CONFIRMATION, None, at(y + 1, 7, 26), last_minute(y + 1, 7, 31), {}),
+    ]  # fmt: skip
     return [
-        {
-            "term": 1,
-            "kind": k.COURSE_CODE_CHECK,
-            "grade": None,
-            "starts_at": at(y, 8, 30),
-            "ends_at": at(y, 9, 26, 23, 59),
-        },
-        {
-            "term": 1,
-            "kind": k.BASIC_DATA_CHECK,
-            "grade": None,
-            "starts_at": at(y, 10, 1),
-            "ends_at": at(y, 10, 31, 23, 59),
-            "self_check_on": dt.date(y, 10, 24),
-        },
-        {
-            "term": 1,
-            "kind": k.PERFORMANCE_UPLOAD,
-            "grade": None,
-            "starts_at": at(y, 9, 1),
-            "ends_at": at(y + 1, 2, 3, 23, 59),
-        },
-        {
-            "term": 1,
-            "kind": k.OUTCOME_UPLOAD,
-            "grade": None,
-            "starts_at": at(y, 11, 1),
-            "ends_at": at(y + 1, 2, 3, 23, 59),
-            "self_check_on": dt.date(y + 1, 1, 27),
-        },
-        {
-            "term": 1,
-            "kind": k.CERTIFICATION,
-            "grade": None,
-            "starts_at": at(y, 11, 15),
-            "ends_at": at(y + 1, 2, 17, 23, 59),
-        },
-        {
-            "term": 1,
-            "kind": k.SUBMISSION,
-            "grade": None,
-            "starts_at": at(y + 1, 2, 18),
-            "ends_at": at(y + 1, 3, 10, 23, 59),
-        },
-        {
-            "term": 1,
-            "kind": k.RECEIPT_CONFIRMATION,
-            "grade": None,
-            "starts_at": at(y + 1, 3, 20),
-            "ends_at": at(y + 1, 3, 27, 23, 59),
-        },
-        {
-            "term": 2,
-            "kind": k.COURSE_CODE_CHECK,
-            "grade": None,
-            "starts_at": at(y + 1, 2, 11),
-            "ends_at": at(y + 1, 3, 10, 23, 59),
-        },
-        {
-            "term": 2,
-            "kind": k.OUTCOME_UPLOAD,
-            "grade": 12,
-            "starts_at": at(y + 1, 4, 1),
-            "ends_at": at(y + 1, 5, 20, 23, 59),
-            "note": "三年級第 2 學期提前截止",
-        },
-        {
-            "term": 2,
-            "kind": k.OUTCOME_UPLOAD,
-            "grade": 10,
-            "starts_at": at(y + 1, 4, 1),
-            "ends_at": at(y + 1, 7, 14, 23, 59),
-        },
-        {
-            "term": 2,
-            "kind": k.OUTCOME_UPLOAD,
-            "grade": 11,
-            "starts_at": at(y + 1, 4, 1),
-            "ends_at": at(y + 1, 7, 14, 23, 59),
-        },
-        {
-            "term": 2,
-            "kind": k.CERTIFICATION,
-            "grade": None,
-            "starts_at": at(y + 1, 4, 15),
-            "ends_at": at(y + 1, 7, 28, 23, 59),
-        },
-        {
-            "term": 2,
-            "kind": k.PERFORMANCE_UPLOAD,
-            "grade": None,
-            "starts_at": at(y + 1, 2, 11),
-            "ends_at": at(y + 1, 7, 14, 23, 59),
-        },
-        {
-            "term": 2,
-            "kind": k.SELECTION,
-            "grade": None,
-            "starts_at": at(y + 1, 7, 1),
-            "ends_at": at(y + 1, 7, 25, 23, 59),
-        },
-        {
-            "term": 2,
-            "kind": k.RECEIPT_CONFIRMATION,
-            "grade": None,
-            "starts_at": at(y + 1, 7, 26),
-            "ends_at": at(y + 1, 7, 31, 23, 59),
-        },
+        {"term": term, "kind": kind, "grade": grade, "starts_at": opens, "ends_at": closes, **extra}
+        for term, kind, grade, opens, closes, extra in rows
     ]
 
 
