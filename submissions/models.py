@@ -1,5 +1,6 @@
 """What students hand in: stored files and course outcomes (課程學習成果)."""
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -21,6 +22,8 @@ class StoredFile(models.Model):
     """
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    # Whose portfolio the file belongs to: decides who may open it.
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
     storage_key = models.CharField(max_length=64, unique=True, editable=False)
     display_name = models.CharField(_("file name"), max_length=100)
     extension = models.CharField(max_length=8)
@@ -130,3 +133,169 @@ class CourseOutcome(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- windows opened late for one student ----------------------------------------------------
+
+
+class ExtensionKind(models.TextChoices):
+    OUTCOME_UPLOAD = "outcome_upload", _("Course-outcome upload")
+    PERFORMANCE_UPLOAD = "performance_upload", _("Diverse-performance upload")
+
+
+class WindowExtension(models.Model):
+    """Registry opens an upload window late for one student of one term (reason audited).
+
+    While ``starts_at <= now < ends_at`` the student may upload, change and withdraw as if the
+    term's window of that kind were open; nothing else changes for anyone else.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="window_extensions")
+    term = models.ForeignKey("portfolio.Term", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("window"), max_length=32, choices=ExtensionKind.choices)
+    starts_at = models.DateTimeField(_("opens"))
+    ends_at = models.DateTimeField(_("closes"))
+    reason = models.TextField(_("reason"))
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("window extension")
+        indexes = [models.Index(fields=["student", "kind", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="window_extension_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.student}"
+
+    def is_open_at(self, moment: dt.datetime) -> bool:
+        return self.starts_at <= moment < self.ends_at
+
+
+# --- diverse performances (多元表現) ---------------------------------------------------------
+
+
+class PerformanceCategory(models.TextChoices):
+    """The ten national categories, in the order of roster 25's sheets."""
+
+    CADRE = "cadre", _("Cadre posts and deeds")  # 幹部經歷暨事蹟
+    COMPETITION = "competition", _("Competitions")  # 競賽參與
+    CERTIFICATE = "certificate", _("Tests and certificates")  # 檢定證照
+    SERVICE = "service", _("Service learning")  # 服務學習
+    FLEXIBLE = "flexible", _("Flexible learning time")  # 彈性學習時間
+    GROUP_ACTIVITY = "group_activity", _("Group activity time")  # 團體活動時間
+    WORKPLACE = "workplace", _("Workplace learning")  # 職場學習
+    WORK = "work", _("Works and creations")  # 作品成果
+    PREPARATORY = "preparatory", _("University preparatory courses")  # 大學及技專校院先修課程
+    OTHER = "other", _("Other performances")  # 其他
+
+
+class PerformanceSource(models.TextChoices):
+    STUDENT = "student", _("Added by the student")
+    SCHOOL = "school", _("Entered by the school")
+    OUTSIDE = "outside", _("Entered for an outside body")
+
+
+class PerformanceState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SAVED = "saved", _("Uploaded")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+PERFORMANCE_EDITABLE_STATES = (PerformanceState.DRAFT, PerformanceState.SAVED)
+
+
+class PerformanceQuerySet(models.QuerySet):
+    def for_school(self, school: School) -> "PerformanceQuerySet":
+        return self.filter(school=school)
+
+    def counting_toward_cap(self, student: Student, school_year_id: int) -> "PerformanceQuerySet":
+        """What uses up the yearly cap: the student's own items, not withdrawn.
+
+        Items that the school or an outside body entered are shown but never counted.
+        """
+        return self.filter(
+            student=student, school_year_id=school_year_id, source=PerformanceSource.STUDENT
+        ).exclude(state=PerformanceState.WITHDRAWN)
+
+
+class Performance(models.Model):
+    """One diverse performance of a student in a school year.
+
+    The columns every category shares are fields; what a category adds (level, result,
+    hours, certificate code, ...) lives in ``details``, checked against the category's
+    fields in ``submissions.performance_categories``.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="performances")
+    school_year = models.ForeignKey(
+        "portfolio.SchoolYear", on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(_("category"), max_length=32, choices=PerformanceCategory.choices)
+    source = models.CharField(
+        _("entered by"),
+        max_length=16,
+        choices=PerformanceSource.choices,
+        default=PerformanceSource.STUDENT,
+    )
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("short description"), blank=True)
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(_("to"), null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    document = models.ForeignKey(
+        StoredFile,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proof document"),
+    )
+    media = models.ForeignKey(
+        StoredFile,
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("media file"),
+    )
+    video_url = models.URLField(_("external video link"), max_length=500, blank=True)
+    state = models.CharField(
+        _("state"),
+        max_length=16,
+        choices=PerformanceState.choices,
+        default=PerformanceState.SAVED,
+    )
+    # Who typed it in: the student, or the staff member of the office that entered it.
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PerformanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("diverse performance")
+        indexes = [models.Index(fields=["student", "school_year", "state"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def counts_toward_cap(self) -> bool:
+        return self.source == PerformanceSource.STUDENT and self.state != PerformanceState.WITHDRAWN

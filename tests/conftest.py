@@ -6,6 +6,7 @@ the right, ``charlie`` belongs to another school.
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -127,3 +128,22 @@ def admin(school, make_member) -> Membership:
 @pytest.fixture
 def admin_client(admin) -> Client:
     return client_for(admin)
+
+
+@pytest.fixture
+def storage_dir(settings, tmp_path) -> Path:
+    """The default storage on a fresh folder of this test's own."""
+    location = tmp_path / "storage"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    return location
+
+
+def stored_files(location: Path) -> list[Path]:
+    """Every file under a storage folder."""
+    return [p for p in location.rglob("*") if p.is_file()] if location.exists() else []

@@ -3,7 +3,6 @@
 import datetime as dt
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -17,7 +16,9 @@ from portfolio.models import AuditLog, SchoolPolicy, Term, Window, WindowKind
 from records.models import Course, CourseEnrolment, SchoolClass, Student
 from submissions.models import CourseOutcome, OutcomeState, StoredFile
 from submissions.services import outcomes as outcome_services
+from submissions.services import stored_files as stored_files_service
 from submissions.services.outcomes import outcome_replace_file, outcome_upload, outcome_withdraw
+from tests.conftest import stored_files
 from tests.test_files import HTML, make_mp3, make_pdf
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -27,23 +28,6 @@ TAIPEI = dt.timezone(dt.timedelta(hours=8))
 def _english():
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def storage_dir(settings, tmp_path) -> Path:
-    location = tmp_path / "storage"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(location)},
-        },
-    }
-    return location
-
-
-def stored_files(location: Path) -> list[Path]:
-    return [p for p in location.rglob("*") if p.is_file()] if location.exists() else []
 
 
 def at(day: dt.date, hour: int = 12) -> dt.datetime:
@@ -113,6 +97,7 @@ class World:
         n = StoredFile.objects.count()
         stored = StoredFile.objects.create(
             school=self.school,
+            student=enrolment.student,
             storage_key=f"{n:032x}.pdf",
             display_name="x.pdf",
             extension="pdf",
@@ -336,7 +321,7 @@ def test_failure_creating_rows_leaves_no_file(world, storage_dir, monkeypatch):
 
 
 def test_failure_storing_the_second_file_removes_the_first(world, storage_dir, monkeypatch):
-    real_store = outcome_services._store
+    real_store = stored_files_service.store
     calls = {"n": 0}
 
     def store_once(school, checked):
@@ -345,7 +330,7 @@ def test_failure_storing_the_second_file_removes_the_first(world, storage_dir, m
             raise OSError("disk full")
         return real_store(school, checked)
 
-    monkeypatch.setattr(outcome_services, "_store", store_once)
+    monkeypatch.setattr(stored_files_service, "store", store_once)
     with pytest.raises(OSError):
         world.upload(media=SimpleUploadedFile("a.mp3", make_mp3()))
     assert stored_files(storage_dir) == []
@@ -470,13 +455,13 @@ def _upload_in_parallel(world, storage_dir) -> list[object]:
 def test_two_parallel_uploads_at_cap_minus_one_accept_exactly_one(school, storage_dir, monkeypatch):
     world = World(school)
     world.upload()  # one of two used
-    real_row = outcome_services._stored_file_row
+    real_row = outcome_services.stored_file_row
 
     def slow_row(*args, **kwargs):  # widen the gap between counting and creating
         time.sleep(0.3)
         return real_row(*args, **kwargs)
 
-    monkeypatch.setattr(outcome_services, "_stored_file_row", slow_row)
+    monkeypatch.setattr(outcome_services, "stored_file_row", slow_row)
     results = _upload_in_parallel(world, storage_dir)
     accepted = [r for r in results if isinstance(r, CourseOutcome)]
     refused = [r for r in results if isinstance(r, ValidationError)]

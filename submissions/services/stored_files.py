@@ -1,0 +1,117 @@
+"""Checked files into storage and rows, together or not at all (shared by every item kind).
+
+The checked bytes are stored first, then the rows are created in the caller's transaction;
+on any failure the caller deletes what was stored (`delete_paths`), so a failure leaves
+neither a file nor a row. Files that a change makes unused are deleted after commit
+(`delete_stored_after_commit`).
+"""
+
+import contextlib
+import logging
+
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from portfolio.models import School, SchoolPolicy
+from records.models import Student
+from submissions.files import CheckedFile, FileRefused, check_upload, mb_to_bytes
+from submissions.models import StoredFile
+
+log = logging.getLogger(__name__)
+
+FILE_FIELDS = ("document", "media")
+
+
+def check_files(
+    *,
+    policy: SchoolPolicy,
+    document: UploadedFile | None,
+    media: UploadedFile | None,
+    problems: dict[str, list[str]],
+) -> dict[str, CheckedFile]:
+    """Check the given files; refusals go into ``problems`` under the file's field."""
+    checked: dict[str, CheckedFile] = {}
+    limits = {
+        "document": (policy.document_types, policy.document_max_mb),
+        "media": (policy.media_types, policy.media_max_mb),
+    }
+    for field, upload in (("document", document), ("media", media)):
+        if upload is None:
+            continue
+        types, max_mb = limits[field]
+        try:
+            checked[field] = check_upload(
+                upload,
+                original_name=upload.name or "",
+                kind=field,  # type: ignore[arg-type]
+                allowed_types=types,
+                max_bytes=mb_to_bytes(max_mb),
+            )
+        except FileRefused as refused:
+            problems[field] = [refused.message()]
+    return checked
+
+
+def store(school: School, checked: CheckedFile) -> str:
+    """Save the checked bytes; returns the storage path actually used."""
+    path = StoredFile.path_for(school, checked.storage_key)
+    saved = default_storage.save(path, checked.django_file())
+    if saved != path:  # never expected: keys are random; keep the row and file in step
+        default_storage.delete(saved)
+        raise RuntimeError(f"storage saved {path!r} as {saved!r}")
+    return saved
+
+
+def store_all(school: School, checked: dict[str, CheckedFile], stored_paths: list[str]) -> None:
+    """Store every checked file, appending each path as soon as it is stored (for cleanup)."""
+    for item in checked.values():
+        stored_paths.append(store(school, item))
+
+
+def delete_paths(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            default_storage.delete(path)
+        except Exception:  # cleanup must not hide the original error
+            log.exception("could not delete stored file %s", path)
+
+
+def stored_file_row(student: Student, checked: CheckedFile) -> StoredFile:
+    return StoredFile.objects.create(
+        school_id=student.school_id,
+        student=student,
+        storage_key=checked.storage_key,
+        display_name=checked.display_name,
+        extension=checked.extension,
+        mime=checked.mime,
+        size=checked.size,
+        sha256=checked.sha256,
+    )
+
+
+def close_all(checked: dict[str, CheckedFile]) -> None:
+    for item in checked.values():
+        with contextlib.suppress(Exception):
+            item.close()
+
+
+def file_audit(checked: dict[str, CheckedFile]) -> dict[str, dict[str, object]]:
+    return {
+        field: {"name": item.display_name, "size": item.size, "sha256": item.sha256}
+        for field, item in checked.items()
+    }
+
+
+def delete_stored(ids: list[int], paths: list[str]) -> None:
+    """The rows first (nothing points to them any more), then the files."""
+    StoredFile.objects.filter(pk__in=ids).delete()
+    delete_paths(paths)
+
+
+def delete_stored_after_commit(files: list[StoredFile]) -> None:
+    """Once the current transaction commits, delete these rows and their files."""
+    ids = [f.pk for f in files]
+    paths = [f.storage_path for f in files]
+    if ids:
+        transaction.on_commit(lambda: delete_stored(ids, paths))

@@ -1,0 +1,132 @@
+"""Whether a student may upload now: the term's window for their grade, or their extension.
+
+The times decide, on the server, at the moment of the request; a registry extension
+(`WindowExtension`) opens one kind of window late for one student of one term.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from portfolio.models import SchoolPolicy, Term, Window, WindowKind
+from records.models import Student
+from submissions.models import ExtensionKind, WindowExtension
+
+
+def policy_for(term: Term) -> SchoolPolicy:
+    """The school's policy for the term's school year (the national defaults if none)."""
+    return policy_for_year(term.school, term.school_year)
+
+
+def policy_for_year(school, school_year) -> SchoolPolicy:
+    policy = SchoolPolicy.objects.filter(school_year_id=school_year.pk).first()
+    return policy or SchoolPolicy(school=school, school_year=school_year)
+
+
+def student_grade(student: Student, term: Term, fallback: int | None = None) -> int | None:
+    """The student's grade in ``term``: their class's grade when the class is of that year."""
+    klass = student.school_class
+    if klass is not None and klass.school_year_id == term.school_year_id:
+        return klass.grade
+    return fallback
+
+
+def _local(moment: dt.datetime) -> str:
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+@dataclass
+class UploadWindow:
+    kind: str
+    now: dt.datetime
+    open_window: Window | None
+    next_window: Window | None
+    extension: WindowExtension | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.open_window is not None or self.extension is not None
+
+    @property
+    def closes_at(self) -> dt.datetime | None:
+        """When the student's chance ends: the later of the window and their extension."""
+        ends = [w.ends_at for w in (self.open_window, self.extension) if w is not None]
+        return max(ends) if ends else None
+
+    def days_left(self) -> int:
+        closes = self.closes_at
+        if closes is None:
+            return 0
+        remaining = closes - self.now
+        return remaining.days + (1 if remaining.seconds or remaining.microseconds else 0)
+
+    def closed_message(self) -> str:
+        if self.kind == WindowKind.PERFORMANCE_UPLOAD:
+            if self.next_window is None:
+                return _(
+                    "Diverse performances can be added or changed only during the "
+                    "performance-upload window, and none is open or scheduled. The school "
+                    "publishes its schedule."
+                )
+            message = _(
+                "Diverse performances can be added or changed only during the "
+                "performance-upload window. The next one opens on %(start)s and closes on "
+                "%(end)s."
+            )
+        else:
+            if self.next_window is None:
+                return _(
+                    "Course outcomes can be uploaded or changed only during the "
+                    "outcome-upload window for this term, and none is open or scheduled. "
+                    "The school publishes its schedule."
+                )
+            message = _(
+                "Course outcomes can be uploaded or changed only during the outcome-upload "
+                "window. The next one opens on %(start)s and closes on %(end)s."
+            )
+        return message % {
+            "start": _local(self.next_window.starts_at),
+            "end": _local(self.next_window.ends_at),
+        }
+
+    def raise_if_closed(self) -> None:
+        if not self.is_open:
+            raise ValidationError({NON_FIELD_ERRORS: [self.closed_message()]})
+
+
+def upload_window(
+    *,
+    kind: str,
+    student: Student | None,
+    terms: list[Term] | Term,
+    grade: int | None,
+    now: dt.datetime,
+) -> UploadWindow:
+    """The open window of ``kind`` among ``terms`` for ``grade`` at ``now``, the next one,
+    and the student's extension in force, if any."""
+    terms = [terms] if isinstance(terms, Term) else list(terms)
+    windows = Window.objects.filter(term__in=terms, kind=kind).for_grade(grade)
+    extension = None
+    if student is not None:
+        extension = (
+            WindowExtension.objects.filter(
+                student=student,
+                kind=ExtensionKind(kind),
+                term__in=terms,
+                starts_at__lte=now,
+                ends_at__gt=now,
+            )
+            .order_by("-ends_at")
+            .first()
+        )
+    return UploadWindow(
+        kind=kind,
+        now=now,
+        open_window=windows.open_at(now).order_by("-ends_at").first(),
+        next_window=windows.upcoming_at(now).order_by("starts_at").first(),
+        extension=extension,
+    )
