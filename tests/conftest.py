@@ -144,6 +144,11 @@ def storage_dir(settings, tmp_path) -> Path:
     return location
 
 
+@pytest.fixture(autouse=True)
+def _storage_in_tmp(storage_dir):
+    """No test writes files outside its own temporary folder (the demo stores files too)."""
+
+
 def stored_files(location: Path) -> list[Path]:
     """Every file under a storage folder."""
     return [p for p in location.rglob("*") if p.is_file()] if location.exists() else []

@@ -15,6 +15,7 @@ from portfolio.models import School, SchoolYear, Window, WindowKind
 from records import demo as records_demo
 from records.models import SchoolClass, Student
 from records.services import students as record_services
+from submissions import demo as submissions_demo
 
 DEMO_CODE = "999001"
 DEMO_PASSWORD = "portfolio-demo"  # noqa: S105 - the documented demo password
@@ -112,6 +113,7 @@ class Command(BaseCommand):
         self._extra_roles(school, staff)
         self._students(school, year, staff["homeroom"], password_hash)
         records_demo.seed_all(school=school, year=year, staff=staff)
+        submissions_demo.seed(school=school, year=year, staff=staff)
         services.window_states_apply()
         self.stdout.write(
             self.style.SUCCESS(

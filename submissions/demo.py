@@ -1,0 +1,189 @@
+"""Demo portfolios for `seed_demo`: course outcomes and diverse performances with real files.
+
+The first ten students of class 101 (s001 to s010) get term-1 course outcomes in every state
+(awaiting certification, certified by the course's teacher, rejected with a reason, a draft)
+and diverse performances they added themselves; the class's cadres also get the posts the
+student-affairs office entered (shown, not counted against the cap). The files are small PDFs
+and PNGs made here, checked and stored exactly as uploads are.
+
+Rows are written directly rather than through the upload services: those enforce the
+upload windows at the moment they run, and the demo must be the same whatever day it is
+loaded. A student who already has any outcome is left alone, so running it again changes
+nothing.
+"""
+
+import datetime as dt
+import io
+
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+from pypdf import PdfWriter
+
+from portfolio.models import School, SchoolYear
+from records.models import CourseEnrolment, Student
+from submissions.files import CheckedFile, check_upload
+from submissions.models import (
+    CourseOutcome,
+    OutcomeState,
+    Performance,
+    PerformanceCategory,
+    PerformanceSource,
+    PerformanceState,
+)
+from submissions.services.stored_files import delete_paths, store, stored_file_row
+
+DEMO_CLASS = "101"
+DEMO_STUDENTS = 10
+OUTCOMES = [
+    ("物理實驗報告：單擺測重力加速度", "以單擺測量重力加速度，比較不同擺長的誤差來源。", "pdf"),
+    ("英文讀書心得：The Giver", "閱讀小說後撰寫心得，討論記憶與自由的關係。", "pdf"),
+    ("美術作品：校園一角水彩", "以水彩描繪校園中庭，練習透視與光影。", "png"),
+    ("數學小論文：費氏數列與黃金比例", "整理費氏數列的性質並以程式驗證其比值收斂。", "pdf"),
+]
+# Indexed by the student's seat (1-based): what became of each of their outcomes.
+STATES = [
+    OutcomeState.CERTIFIED,
+    OutcomeState.SUBMITTED,
+    OutcomeState.REJECTED,
+    OutcomeState.DRAFT,
+]
+REJECTION = "檔案內容與課程無關，請上傳本課程的作品。"
+PERFORMANCES = [
+    (
+        PerformanceCategory.COMPETITION,
+        "全國高中職英語演講比賽",
+        "代表學校參加英語演講比賽，講題為海洋永續。",
+        {"item": "英語演講", "level": "3", "award": "佳作", "participation": "1"},
+    ),
+    (
+        PerformanceCategory.SERVICE,
+        "社區圖書館志工",
+        "協助整理書架與兒童說故事活動。",
+        {"organiser": "市立圖書館", "hours": "12"},
+    ),
+    (
+        PerformanceCategory.CERTIFICATE,
+        "全民英檢中級初試",
+        "通過全民英檢中級初試。",
+        {"certificate_code": "1101", "note": "1", "score": "聽力 96, 閱讀 92"},
+    ),
+]
+
+
+def _pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def _png(seat: int) -> bytes:
+    image = Image.new("RGB", (320, 200), (40 + seat * 20, 120, 200 - seat * 10))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _checked(extension: str, seat: int) -> CheckedFile:
+    data = _pdf() if extension == "pdf" else _png(seat)
+    return check_upload(
+        io.BytesIO(data),
+        original_name=f"demo-{seat:02d}.{extension}",
+        kind="document",
+        allowed_types=["pdf", "jpg", "png"],
+        max_bytes=4 * 1024 * 1024,
+    )
+
+
+def _seed_student(
+    student: Student, seat: int, teacher, year: SchoolYear, now, paths: list[str]
+) -> None:
+    """The outcomes and performances of one student; each storage path written goes in paths."""
+    enrolments = list(
+        CourseEnrolment.objects.filter(student=student, course__credits__gt=0)
+        .select_related("course")
+        .prefetch_related("course__teachers")
+        .order_by("course__name", "pk")[: len(OUTCOMES)]
+    )
+    for index, enrolment in enumerate(enrolments):
+        title, description, extension = OUTCOMES[index]
+        with _checked(extension, seat) as checked:
+            paths.append(store(student.school, checked))
+            document = stored_file_row(student, checked)
+        state = STATES[(seat + index) % len(STATES)]
+        certifier = next(iter(enrolment.course.teachers.all()), teacher)
+        CourseOutcome.objects.create(
+            school=student.school,
+            student=student,
+            enrolment=enrolment,
+            title=title,
+            description=description,
+            document=document,
+            state=state,
+            rejection_reason=REJECTION if state == OutcomeState.REJECTED else "",
+            certified_by=certifier if state == OutcomeState.CERTIFIED else None,
+            certified_at=now - dt.timedelta(days=2) if state == OutcomeState.CERTIFIED else None,
+        )
+    for index, (category, name, description, details) in enumerate(PERFORMANCES[: 1 + seat % 3]):
+        document = None
+        if index == 0:
+            with _checked("pdf", seat) as checked:
+                paths.append(store(student.school, checked))
+                document = stored_file_row(student, checked)
+        Performance.objects.create(
+            school=student.school,
+            student=student,
+            school_year=year,
+            category=category,
+            source=PerformanceSource.STUDENT,
+            name=name,
+            description=description,
+            starts_on=dt.date(year.roc_year + 1911, 10, 1 + seat),
+            ends_on=dt.date(year.roc_year + 1911, 10, 1 + seat),
+            details=details,
+            document=document,
+            state=PerformanceState.SAVED,
+            entered_by=student.user,
+        )
+
+
+def seed(*, school: School, year: SchoolYear, staff: dict) -> None:
+    students = list(
+        Student.objects.filter(school=school, school_class__name=DEMO_CLASS)
+        .select_related("school", "user")
+        .order_by("seat_number")[:DEMO_STUDENTS]
+    )
+    now = timezone.now()
+    for student in students:
+        if CourseOutcome.objects.filter(student=student).exists():
+            continue
+        paths: list[str] = []
+        try:
+            with transaction.atomic():
+                _seed_student(student, student.seat_number or 1, staff["teacher"], year, now, paths)
+        except BaseException:
+            delete_paths(paths)
+            raise
+    _school_entered(students, year, staff["affairs"])
+
+
+def _school_entered(students: list[Student], year: SchoolYear, affairs) -> None:
+    """The cadre posts of the class as the student-affairs office entered them."""
+    for student, post in zip(students[:2], ["班長", "副班長"], strict=False):
+        Performance.objects.get_or_create(
+            school=student.school,
+            student=student,
+            school_year=year,
+            category=PerformanceCategory.CADRE,
+            source=PerformanceSource.SCHOOL,
+            name=post,
+            defaults={
+                "description": f"擔任{DEMO_CLASS}班{post}，協助班級事務。",
+                "starts_on": dt.date(year.roc_year + 1911, 8, 30),
+                "details": {"organiser": f"{DEMO_CLASS}班", "level": "2"},
+                "state": PerformanceState.SAVED,
+                "entered_by": affairs,
+            },
+        )
