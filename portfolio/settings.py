@@ -8,6 +8,7 @@ turns on the production-only behaviour and refuses to start without real secrets
 import json
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -248,7 +249,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-job-files": {
         "task": "portfolio.tasks.purge_job_files",
-        "schedule": crontab(hour=3, minute=17),
+        # Hourly, so that a file kept "a day" goes within the 25th hour.
+        "schedule": crontab(minute=17),
+    },
+    "sweep-stored-files": {
+        "task": "submissions.tasks.sweep_stored_files",
+        "schedule": crontab(hour=3, minute=30),  # CELERY_TIMEZONE: Asia/Taipei
     },
 }
 
@@ -256,12 +262,22 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portfolio@localhost")
 
 # Content security: no third-party origin anywhere; scripts only from our static files.
+# Previews of students' files come from our own views, or (on S3) from the storage's origin,
+# to which those views redirect with a short-lived signed URL.
+_FILES_ORIGINS: list[str] = []
+if S3_BUCKET:
+    _endpoint = urlsplit(env_str("S3_ENDPOINT_URL") or "https://s3.amazonaws.com")
+    _FILES_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    if not env_str("S3_ENDPOINT_URL"):  # AWS itself: the bucket's virtual-hosted origin too
+        _FILES_ORIGINS.append("https://*.amazonaws.com")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *_FILES_ORIGINS],
+        "media-src": ["'self'", *_FILES_ORIGINS],
+        "frame-src": ["'self'", *_FILES_ORIGINS],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],

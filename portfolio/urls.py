@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("records.urls_courses")),
     path("", include("records.urls_classes")),
     path("", include("records.urls_course_enrolments")),
+    path("", include("submissions.urls_files")),
 ]
 
 if settings.BENCH_VIEWS:

@@ -84,3 +84,22 @@ def test_production_refuses_to_start_without_secrets(tmp_path):
     result = _manage("check", env={"DJANGO_PRODUCTION": "1", "PORTFOLIO_VAR_DIR": str(tmp_path)})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_file_previews_may_come_from_the_s3_endpoint_only_when_s3_is_used(tmp_path):
+    script = (
+        "from django.conf import settings as s; d = s.CONTENT_SECURITY_POLICY['DIRECTIVES'];"
+        "print(d['img-src'], d['media-src'], d['frame-src'])"
+    )
+    base = {"PORTFOLIO_VAR_DIR": str(tmp_path)}
+    plain = _manage("shell", "-c", script, env=base)
+    assert plain.returncode == 0, plain.stderr
+    assert "minio" not in plain.stdout and "amazonaws" not in plain.stdout
+    s3 = _manage(
+        "shell",
+        "-c",
+        script,
+        env={**base, "S3_BUCKET": "files", "S3_ENDPOINT_URL": "https://minio.school.example:9000/"},
+    )
+    assert s3.returncode == 0, s3.stderr
+    assert s3.stdout.count("https://minio.school.example:9000") == 3

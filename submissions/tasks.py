@@ -1,0 +1,221 @@
+"""The nightly sweep of stored files: nothing kept that nobody uses, nothing lost unnoticed.
+
+1. Rows that nothing points to (no outcome, no performance, no other model) for a day are
+   deleted with their files: left behind by a flow that stopped between its steps.
+2. Objects under ``files/`` that no row names and that are older than an hour are deleted.
+   An upload stores its file a moment before its row is committed, so a young file may
+   belong to an upload in flight and is never touched.
+3. Every row's file is checked: a missing file or one whose SHA-256 differs from the one
+   taken at upload is reported (a warning each, and one audit entry per school), so that a
+   storage fault is found the next morning, not when the portfolio is submitted.
+
+Works on any storage through the storage API (FileSystemStorage, S3Storage): the walk uses
+``listdir``, ages ``get_modified_time``; files are hashed in blocks, never read whole.
+"""
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterator
+
+from botocore.exceptions import ClientError
+from celery import shared_task
+from django.core.files.storage import Storage, default_storage
+from django.db.models import ForeignObjectRel, ProtectedError, Q, RestrictedError
+from django.utils import timezone
+
+from portfolio.audit import audit_write
+from portfolio.models import School
+from submissions.models import StoredFile
+
+log = logging.getLogger(__name__)
+
+FILES_ROOT = "files"
+ORPHAN_MIN_AGE = dt.timedelta(hours=1)
+UNREFERENCED_MIN_AGE = dt.timedelta(days=1)
+CHUNK_SIZE = 64 * 1024
+
+
+@dataclasses.dataclass
+class _SchoolFindings:
+    orphans_deleted: list[str] = dataclasses.field(default_factory=list)
+    rows_deleted: list[int] = dataclasses.field(default_factory=list)
+    missing: list[int] = dataclasses.field(default_factory=list)
+    mismatched: list[int] = dataclasses.field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any(dataclasses.astuple(self))
+
+
+@shared_task(time_limit=3600, soft_time_limit=3500)
+def sweep_stored_files() -> dict:
+    """Beat runs this daily (03:30 Asia/Taipei)."""
+    return sweep()
+
+
+def sweep(
+    now: dt.datetime | None = None,
+    *,
+    orphan_min_age: dt.timedelta = ORPHAN_MIN_AGE,
+    unreferenced_min_age: dt.timedelta = UNREFERENCED_MIN_AGE,
+    storage: Storage | None = None,
+) -> dict:
+    """Run the three steps; returns what was done and found, by stored-file id."""
+    now = now or timezone.now()
+    storage = storage or default_storage
+    findings: dict[int, _SchoolFindings] = defaultdict(_SchoolFindings)
+    delete_unreferenced_rows(storage, now - unreferenced_min_age, findings)
+    delete_orphan_objects(storage, now - orphan_min_age, findings)
+    checked = check_rows(storage, findings)
+    _audit(findings)
+    return {
+        "orphans_deleted": sum(len(f.orphans_deleted) for f in findings.values()),
+        "rows_deleted": sum(len(f.rows_deleted) for f in findings.values()),
+        "missing": sorted(i for f in findings.values() for i in f.missing),
+        "mismatched": sorted(i for f in findings.values() for i in f.mismatched),
+        "checked": checked,
+    }
+
+
+# --- 1. rows nothing points to ---------------------------------------------------------------
+
+
+def _referenced_q() -> Q:
+    """Rows that some model points to, found from the models themselves, so a model that
+    gains a file field later protects its files without a change here."""
+    q = Q()
+    for rel in StoredFile._meta.get_fields(include_hidden=True):
+        if isinstance(rel, ForeignObjectRel):
+            pointing = rel.related_model._default_manager.filter(
+                **{f"{rel.field.name}__isnull": False}
+            ).values(rel.field.name)
+            q |= Q(pk__in=pointing)
+    return q
+
+
+def delete_unreferenced_rows(
+    storage: Storage, created_before: dt.datetime, findings: dict[int, _SchoolFindings]
+) -> None:
+    candidates = StoredFile.objects.filter(created_at__lt=created_before).exclude(_referenced_q())
+    for stored in candidates.select_related("school"):
+        pk, path = stored.pk, stored.storage_path
+        try:
+            stored.delete()
+        except (ProtectedError, RestrictedError):  # pointed to since the query: keep it
+            continue
+        storage.delete(path)  # a file already gone is no error
+        log.info("deleted stored file %s (%s): unused for a day", pk, path)
+        findings[stored.school_id].rows_deleted.append(pk)
+
+
+# --- 2. objects no row names -----------------------------------------------------------------
+
+
+def walk(storage: Storage, top: str) -> Iterator[str]:
+    """Every file under ``top`` (a storage path), through ``listdir``."""
+    try:
+        directories, files = storage.listdir(top)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield posixpath.join(top, name)
+    for name in directories:
+        yield from walk(storage, posixpath.join(top, name))
+
+
+def delete_orphan_objects(
+    storage: Storage, modified_before: dt.datetime, findings: dict[int, _SchoolFindings]
+) -> None:
+    rows = StoredFile.objects.select_related("school").only("storage_key", "school__code")
+    named = {row.storage_path for row in rows.iterator(chunk_size=2000)}
+    schools = dict(School.objects.values_list("code", "pk"))
+    for path in walk(storage, FILES_ROOT):
+        if path in named:
+            continue
+        try:
+            modified = storage.get_modified_time(path)
+        except FileNotFoundError:  # deleted meanwhile
+            continue
+        if modified >= modified_before:
+            continue  # perhaps an upload whose row is about to be committed
+        storage.delete(path)  # a file already gone is no error
+        log.info("deleted %s: no stored-file row names it", path)
+        findings[_school_of(path, schools)].orphans_deleted.append(path)
+
+
+def _school_of(path: str, schools: dict[str, int]) -> int:
+    """The school whose folder holds ``path`` (files/<code>/...), 0 when none does."""
+    parts = path.split("/")
+    return schools.get(parts[1], 0) if len(parts) > 2 else 0
+
+
+# --- 3. rows whose file is gone or changed ---------------------------------------------------
+
+
+def _chunks(storage: Storage, path: str) -> Iterator[bytes]:
+    """The bytes of a stored file in blocks. On S3 the object's body is streamed (S3Storage's
+    file object would first copy the whole object into memory)."""
+    from storages.backends.s3 import S3Storage
+
+    if isinstance(storage, S3Storage):
+        try:
+            body = storage.bucket.Object(storage._normalize_name(path)).get()["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(path) from None
+            raise
+        try:
+            yield from body.iter_chunks(CHUNK_SIZE)
+        finally:
+            body.close()
+        return
+    with storage.open(path, "rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _sha256(storage: Storage, path: str) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(storage, path):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_rows(storage: Storage, findings: dict[int, _SchoolFindings]) -> int:
+    checked = 0
+    rows = StoredFile.objects.select_related("school").order_by("pk")
+    for stored in rows.iterator(chunk_size=500):
+        checked += 1
+        path = stored.storage_path
+        try:
+            digest = _sha256(storage, path)
+        except FileNotFoundError:
+            if not StoredFile.objects.filter(pk=stored.pk).exists():
+                continue  # deleted with its file since the rows were read
+            log.warning("stored file %s: its file %s is missing", stored.pk, path)
+            findings[stored.school_id].missing.append(stored.pk)
+            continue
+        if digest != stored.sha256:
+            log.warning("stored file %s: %s no longer matches its checksum", stored.pk, path)
+            findings[stored.school_id].mismatched.append(stored.pk)
+    return checked
+
+
+def _audit(findings: dict[int, _SchoolFindings]) -> None:
+    schools = School.objects.in_bulk([pk for pk, found in findings.items() if pk and found])
+    for pk, school in schools.items():
+        found = findings[pk]
+        audit_write(
+            school=school,
+            by=None,
+            action="files.sweep",
+            changes={
+                "orphans_deleted": found.orphans_deleted,
+                "rows_deleted": found.rows_deleted,
+                "missing": found.missing,
+                "mismatched": found.mismatched,
+            },
+        )

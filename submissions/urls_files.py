@@ -1,0 +1,9 @@
+from django.urls import path
+
+from submissions import views_files as views
+
+app_name = "files"
+urlpatterns = [
+    path("files/<int:pk>/download/", views.download, name="download"),
+    path("files/<int:pk>/view/", views.inline, name="inline"),
+]

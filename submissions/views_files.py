@@ -1,0 +1,51 @@
+"""A stored file, downloaded or shown inline, to whoever may open it (404 for anyone else)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from accounts.decorators import acting_required
+from accounts.models import Role
+from portfolio.audit import audit_write
+from submissions.access import FILE_ROLES, files_visible_to
+from submissions.models import StoredFile
+from submissions.serving import is_first_read, serve_stored_file
+
+
+def _get_file_for(request: HttpRequest, pk: int) -> StoredFile:
+    return get_object_or_404(files_visible_to(request.acting).select_related("school"), pk=pk)
+
+
+def _audit_staff_read(request: HttpRequest, stored: StoredFile, *, inline: bool) -> None:
+    """Staff opening a student's file is recorded once per opening (not per seek); a
+    student's reads of their own files are not recorded."""
+    if request.acting.role == Role.STUDENT or not is_first_read(request):
+        return
+    audit_write(
+        school=stored.school,
+        by=request.acting,
+        action="file.view",
+        target=stored,
+        changes={"student": stored.student_id, "inline": inline},
+    )
+
+
+def _serve(request: HttpRequest, pk: int, *, inline: bool) -> HttpResponse:
+    stored = _get_file_for(request, pk)
+    response = serve_stored_file(request, stored, inline=inline)
+    if response.status_code < 400:
+        _audit_staff_read(request, stored, inline=inline)
+    return response
+
+
+@require_GET
+@acting_required(*FILE_ROLES)
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    return _serve(request, pk, inline=False)
+
+
+@require_GET
+@acting_required(*FILE_ROLES)
+def inline(request: HttpRequest, pk: int) -> HttpResponse:
+    """For previews in pages: images, PDFs, audio and video (range requests for seeking)."""
+    return _serve(request, pk, inline=True)
