@@ -103,19 +103,30 @@ def job_run(job_id: int) -> None:
 JOB_FILE_DAYS = 7
 
 
+def _keep_files_for(job: Job) -> dt.timedelta:
+    """How long a finished job's files stay: a week, or less when the job asked for it
+    with ``params["keep_hours"]`` (a student's portfolio zip: a day)."""
+    hours = job.params.get("keep_hours") if isinstance(job.params, dict) else None
+    if isinstance(hours, int) and 0 < hours < JOB_FILE_DAYS * 24:
+        return dt.timedelta(hours=hours)
+    return dt.timedelta(days=JOB_FILE_DAYS)
+
+
 def job_files_purge(*, now=None) -> int:
-    """Delete the uploaded and produced files of jobs finished more than a week ago.
+    """Delete the uploaded and produced files of finished jobs once their time is up.
 
     Import files hold personal data (names, national IDs): once the job is done they
-    serve only a re-run, which a week covers. The job rows and their results stay.
+    serve only a re-run, which a week covers; a job may ask for less (``keep_hours``).
+    The job rows and their results stay.
     """
     now = now or timezone.now()
-    old = Job.objects.filter(
-        status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED],
-        finished_at__lt=now - dt.timedelta(days=JOB_FILE_DAYS),
+    finished = Job.objects.filter(
+        status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED], finished_at__isnull=False
     ).exclude(input_file="", result_file="")
     purged = 0
-    for job in old.iterator():
+    for job in finished.iterator():
+        if job.finished_at >= now - _keep_files_for(job):
+            continue
         for field in (job.input_file, job.result_file):
             if field:
                 field.delete(save=False)

@@ -19,7 +19,8 @@ def run_job(job_id: int) -> None:
 
 @shared_task(time_limit=600, soft_time_limit=540)
 def purge_job_files() -> int:
-    """Beat runs this daily: finished jobs' files (personal data) go after a week."""
+    """Beat runs this hourly: finished jobs' files (personal data) go after a week, or
+    after the time the job asked for (a portfolio zip: a day)."""
     from portfolio.jobs import job_files_purge
 
     return job_files_purge()

@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("records.urls_courses")),
     path("", include("records.urls_classes")),
     path("", include("records.urls_course_enrolments")),
+    path("", include("submissions.urls_extensions")),
+    path("", include("submissions.urls_export")),
     path("", include("submissions.urls_files")),
 ]
 

@@ -100,3 +100,26 @@ def test_finished_jobs_lose_their_files_after_a_week(school, settings, tmp_path)
     recent.refresh_from_db()
     assert not old.input_file and recent.input_file
     assert not os.path.exists(path)
+
+
+def test_a_job_may_ask_to_keep_its_files_a_shorter_time(school, settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    finished = timezone.now()
+    job = Job.objects.create(
+        school=school,
+        kind="test",
+        params={"keep_hours": 24},
+        status=JobStatus.SUCCEEDED,
+        finished_at=finished,
+    )
+    job.result_file.save("portfolio.zip", ContentFile(b"z"))
+    assert jobs.job_files_purge(now=finished + dt.timedelta(hours=23, minutes=59)) == 0
+    assert jobs.job_files_purge(now=finished + dt.timedelta(hours=24, minutes=1)) == 1
+    job.refresh_from_db()
+    assert not job.result_file

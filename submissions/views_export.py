@@ -1,0 +1,91 @@
+"""A student downloads their whole portfolio: start the zip, follow it, download it."""
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from accounts.decorators import acting_required
+from accounts.models import Role
+from portfolio.models import Job
+from records.models import Student
+from records.views_student import get_own_student
+from submissions import export
+
+STUDENT = Role.STUDENT
+# Exports listed on the start page (a day's worth is a handful at most).
+LISTED = 5
+
+
+def _own_student_or_404(request: HttpRequest) -> Student:
+    student = get_own_student(request)
+    if student is None:
+        raise Http404
+    return student
+
+
+def get_export_for(request: HttpRequest, pk: int) -> tuple[Job, Student]:
+    """An export of the acting student's own portfolio that they started; 404 for any other."""
+    student = _own_student_or_404(request)
+    jobs = export.exports_of(student).filter(created_by=request.user)
+    return get_object_or_404(jobs, pk=pk), student
+
+
+@acting_required(STUDENT)
+def export_start(request: HttpRequest) -> HttpResponse:
+    """GET: what the zip holds, and the student's recent ones; POST: make one (or go to the
+    one already being made)."""
+    student = get_own_student(request)
+    if request.method == "POST":
+        if student is None:
+            raise Http404
+        job = export.export_start(student=student, by=request.acting)
+        return redirect("portfolioexport:detail", pk=job.pk)
+    recent = []
+    if student is not None:
+        recent = list(
+            export.exports_of(student)
+            .filter(created_by=request.user)
+            .order_by("-created_at")[:LISTED]
+        )
+    now = timezone.now()
+    return render(
+        request,
+        "submissions/export/start.html",
+        {
+            "student": student,
+            "recent": [(job, export.export_available(job, now)) for job in recent],
+        },
+    )
+
+
+@never_cache
+@acting_required(STUDENT)
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job, _student = get_export_for(request, pk)
+    now = timezone.now()
+    return render(
+        request,
+        "submissions/export/detail.html",
+        {
+            "job": job,
+            "available": export.export_available(job, now),
+            "expires_at": export.export_expires_at(job),
+        },
+    )
+
+
+@acting_required(STUDENT)
+def export_download(request: HttpRequest, pk: int) -> FileResponse:
+    job, _student = get_export_for(request, pk)
+    if not export.export_available(job, timezone.now()):
+        raise Http404
+    response = FileResponse(
+        job.result_file.open("rb"),
+        as_attachment=True,
+        filename=job.result.get("file_name") or "portfolio.zip",
+        content_type="application/zip",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

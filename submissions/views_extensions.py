@@ -1,0 +1,130 @@
+"""The registry's extensions: one student's upload window opened late, listed, ended early."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import acting_required
+from accounts.models import Role
+from portfolio.forms import apply_errors
+from portfolio.models import Term
+from records.models import Student
+from records.services.student_records import students_visible_to
+from submissions.forms_extensions import ExtensionFilterForm, ExtensionForm
+from submissions.models import WindowExtension
+from submissions.services import extensions as extension_services
+
+REGISTRY = Role.REGISTRY
+PAGE_SIZE = 50
+
+
+def get_extension_for(request: HttpRequest, pk: int) -> WindowExtension:
+    """An extension of a student the acting office may see; 404 for any other."""
+    return get_object_or_404(extension_services.extensions_visible_to(request.acting), pk=pk)
+
+
+def _visible_students(request: HttpRequest):
+    return students_visible_to(request.acting).select_related("school_class")
+
+
+def _list_query(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@acting_required(REGISTRY)
+def extension_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    filters = ExtensionFilterForm(request.GET)
+    rows = filters.apply(extension_services.extensions_visible_to(request.acting), now)
+    rows = extension_services.in_force_first(
+        rows.select_related("student__school_class", "term__school_year", "granted_by"), now
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "submissions/extensions/list.html",
+        {"page": page, "filters": filters, "query": _list_query(request), "now": now},
+    )
+
+
+def _initial(request: HttpRequest) -> tuple[dict, Student | None]:
+    """The form's starting values: the current term, and the student of a ?student= link."""
+    initial: dict = {"term": Term.objects.current_for(request.acting.school)}
+    student = None
+    if pk := request.GET.get("student"):
+        if not pk.isdigit():
+            raise Http404
+        student = get_object_or_404(_visible_students(request), pk=pk)
+        initial["student_number"] = student.student_number
+    return initial, student
+
+
+def _grant(request: HttpRequest, form: ExtensionForm) -> WindowExtension | None:
+    data = form.cleaned_data
+    try:
+        return extension_services.extension_grant(
+            student=data["student"],
+            term=data["term"],
+            kind=data["kind"],
+            ends_at=data["ends_at"],
+            reason=data["reason"],
+            by=request.acting,
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "student" in exc.error_dict:
+            exc.error_dict["student_number"] = exc.error_dict.pop("student")
+        apply_errors(form, exc)
+        return None
+
+
+@acting_required(REGISTRY)
+def extension_add(request: HttpRequest) -> HttpResponse:
+    initial, student = _initial(request)
+    form = ExtensionForm(
+        request.POST or None,
+        initial=initial,
+        school=request.acting.school,
+        students=_visible_students(request),
+    )
+    if request.method == "POST" and form.is_valid():
+        extension = _grant(request, form)
+        if extension is not None:
+            messages.success(
+                request,
+                _("%(student)s may upload until %(until)s (%(kind)s, %(term)s).")
+                % {
+                    "student": extension.student,
+                    "until": date_format(timezone.localtime(extension.ends_at), "Y-m-d H:i"),
+                    "kind": extension.get_kind_display(),
+                    "term": extension.term,
+                },
+            )
+            return redirect("extensions:list")
+    if student is None and form.is_bound:
+        student = form.cleaned_data.get("student")
+    return render(request, "submissions/extensions/form.html", {"form": form, "student": student})
+
+
+@require_POST
+@acting_required(REGISTRY)
+def extension_end(request: HttpRequest, pk: int) -> HttpResponse:
+    extension = get_extension_for(request, pk)
+    try:
+        extension_services.extension_end(extension=extension, by=request.acting)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("The extension of %(student)s is ended: the window is closed for them again.")
+            % {"student": extension.student},
+        )
+    return redirect("extensions:list")
