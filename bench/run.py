@@ -25,7 +25,7 @@ from types import FrameType
 if not __package__:  # run as a file (bench/run.py): import the bench package from the root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import imports, load, roster, server
+from bench import imports, load, portfolio_page, roster, server, uploads
 from bench.client import Browser, sign_in
 from bench.errors import BenchError, log
 
@@ -169,6 +169,27 @@ def import_grades(ctx: Context) -> list[Figure]:
 def roster_page_queries(ctx: Context) -> list[Figure]:
     """SQL queries of a homeroom teacher's roster page for a 900-student class."""
     return [Figure(*figure) for figure in roster.roster_queries(ctx.manage)]
+
+
+@benchmark("uploads")
+def upload_throughput(ctx: Context) -> list[Figure]:
+    """Course-outcome uploads by 8 clients: 2 MB per second, and workers' peak memory."""
+    assert ctx.server.process is not None
+    return [
+        Figure(*figure)
+        for figure in uploads.uploads(
+            master_pid=ctx.server.process.pid,
+            manage=ctx.manage,
+            browser_for=ctx.browser,
+            seconds=ctx.seconds,
+        )
+    ]
+
+
+@benchmark("portfolio_page_queries")
+def portfolio_page_queries(ctx: Context) -> list[Figure]:
+    """SQL queries of a student's portfolio page with 60 items (the same as with 6)."""
+    return [Figure(*figure) for figure in portfolio_page.portfolio_queries(ctx.manage)]
 
 
 # Running -------------------------------------------------------------------------------

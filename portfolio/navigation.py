@@ -19,6 +19,7 @@ class Link:
 
 
 LINKS = [
+    Link("outcomes:portfolio", _("My portfolio"), (R.STUDENT,)),
     Link("basicdata:mine", _("My basic data"), (R.STUDENT,)),
     Link("accounts:members", _("Members"), (R.SCHOOL_ADMIN,)),
     Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),
@@ -29,6 +30,7 @@ LINKS = [
     Link("courses:list", _("Courses"), (R.CURRICULUM, R.REGISTRY)),
     Link("courses:check", _("Course-code check"), (R.CURRICULUM, R.REGISTRY)),
     Link("staffrecords:change_list", _("Enrolment changes"), (R.REGISTRY,)),
+    Link("extensions:list", _("Window extensions"), (R.REGISTRY,)),
     Link("staffrecords:cadre_list", _("Cadre posts"), (R.STUDENT_AFFAIRS,)),
     Link("staffrecords:club_list", _("Clubs"), (R.STUDENT_AFFAIRS,)),
     Link("staffrecords:attendance_list", _("Attendance"), (R.STUDENT_AFFAIRS,)),
@@ -37,6 +39,7 @@ LINKS = [
     Link("staffrecords:career_list", _("Career exploration"), (R.COUNSELLOR,)),
     Link("staffrecords:roster", _("Class roster"), (R.HOMEROOM,)),
     Link("basicdata:corrections", _("Correction requests"), OFFICES),
+    Link("performances:staff_list", _("School-entered performances"), OFFICES),
 ]
 
 

@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("submissions.urls_extensions")),
     path("", include("submissions.urls_export")),
     path("", include("submissions.urls_files")),
+    path("", include("submissions.urls_performances")),
+    path("", include("submissions.urls_outcomes")),
 ]
 
 if settings.BENCH_VIEWS:

@@ -31,6 +31,7 @@ from submissions.models import (
     PerformanceSource,
     PerformanceState,
 )
+from submissions.performance_categories import clean_details
 from submissions.services.stored_files import delete_paths, store, stored_file_row
 
 DEMO_CLASS = "101"
@@ -54,7 +55,7 @@ PERFORMANCES = [
         PerformanceCategory.COMPETITION,
         "全國高中職英語演講比賽",
         "代表學校參加英語演講比賽，講題為海洋永續。",
-        {"item": "英語演講", "level": "3", "award": "佳作", "participation": "1"},
+        {"item": "英語演講", "competition_level": "3", "award": "佳作", "participation": "1"},
     ),
     (
         PerformanceCategory.SERVICE,
@@ -66,9 +67,17 @@ PERFORMANCES = [
         PerformanceCategory.CERTIFICATE,
         "全民英檢中級初試",
         "通過全民英檢中級初試。",
-        {"certificate_code": "1101", "note": "1", "score": "聽力 96, 閱讀 92"},
+        {"certificate_code": "1101", "certificate_kind": "1", "sub_results": "聽力96,閱讀92"},
     ),
 ]
+
+
+def _clean(category: str, details: dict) -> dict:
+    """The details as the category table keeps them; a demo entry that breaks it is a bug."""
+    cleaned, problems = clean_details(category, details)
+    if problems:
+        raise ValueError(f"demo {category} details: {problems}")
+    return cleaned
 
 
 def _pdf() -> bytes:
@@ -142,7 +151,7 @@ def _seed_student(
             description=description,
             starts_on=dt.date(year.roc_year + 1911, 10, 1 + seat),
             ends_on=dt.date(year.roc_year + 1911, 10, 1 + seat),
-            details=details,
+            details=_clean(category, details),
             document=document,
             state=PerformanceState.SAVED,
             entered_by=student.user,
@@ -182,7 +191,9 @@ def _school_entered(students: list[Student], year: SchoolYear, affairs) -> None:
             defaults={
                 "description": f"擔任{DEMO_CLASS}班{post}，協助班級事務。",
                 "starts_on": dt.date(year.roc_year + 1911, 8, 30),
-                "details": {"organiser": f"{DEMO_CLASS}班", "level": "2"},
+                "details": _clean(
+                    PerformanceCategory.CADRE, {"organiser": f"{DEMO_CLASS}班", "cadre_level": "2"}
+                ),
                 "state": PerformanceState.SAVED,
                 "entered_by": affairs,
             },

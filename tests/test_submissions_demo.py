@@ -13,6 +13,7 @@ from submissions.models import (
     PerformanceSource,
     StoredFile,
 )
+from submissions.performance_categories import validate_details
 
 
 def test_demo_portfolios_are_complete_and_idempotent(db, storage_dir):
@@ -28,6 +29,8 @@ def test_demo_portfolios_are_complete_and_idempotent(db, storage_dir):
     assert all(o.rejection_reason for o in CourseOutcome.objects.filter(state="rejected"))
     school_entered = Performance.objects.filter(source=PerformanceSource.SCHOOL)
     assert school_entered.exists() and not any(p.counts_toward_cap for p in school_entered)
+    for performance in Performance.objects.all():
+        assert validate_details(performance.category, performance.details) == {}
     for stored in StoredFile.objects.all():
         with default_storage.open(stored.storage_path) as handle:
             assert hashlib.sha256(handle.read()).hexdigest() == stored.sha256

@@ -12,6 +12,7 @@ from records.imports.base import ImportKind
 from records.imports.courses import CoursesImport
 from records.imports.enrolments import EnrolmentsImport
 from records.imports.grades import GradesImport
+from records.imports.performances import PerformancesImport
 from records.imports.students import StudentsImport
 
 KINDS: dict[str, ImportKind] = {
@@ -24,6 +25,7 @@ KINDS: dict[str, ImportKind] = {
         CadrePostsImport(),
         ClubsImport(),
         AttendanceImport(),
+        PerformancesImport(),
     )
 }
 

@@ -1,4 +1,5 @@
-"""Writes to course outcomes (課程學習成果): upload, withdraw, replace a file.
+"""Course outcomes (課程學習成果): upload, edit, send, withdraw, replace a file; and what the
+student's pages need to know (the terms open for uploads, with their caps).
 
 A file and the row that points to it are written together: the checked file is stored
 first, then the rows are created in one transaction; if anything fails after a file was
@@ -7,18 +8,28 @@ a replacement makes unused are deleted only once the new rows are committed.
 """
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portfolio.audit import audit_write
-from portfolio.models import Term, WindowKind
+from portfolio.models import School, SchoolPolicy, SchoolYear, Term, Window, WindowKind
 from records.models import CourseEnrolment, Student
-from submissions.models import OUTCOME_EDITABLE_STATES, CourseOutcome, OutcomeState, StoredFile
+from submissions.files import mb_to_bytes
+from submissions.models import (
+    OUTCOME_EDITABLE_STATES,
+    CourseOutcome,
+    OutcomeState,
+    StoredFile,
+    WindowExtension,
+)
 from submissions.services.stored_files import (
     check_files,
     close_all,
@@ -60,23 +71,8 @@ def _cap_problem(student: Student, term: Term, cap: int) -> str | None:
     ) % {"used": used, "cap": cap}
 
 
-# --- writes --------------------------------------------------------------------------------
-
-
-def outcome_upload(
-    *,
-    student: Student,
-    enrolment: CourseEnrolment,
-    title: str,
-    description: str,
-    document: UploadedFile | None,
-    media: UploadedFile | None,
-    save_as_draft: bool = False,
-    by: "ActingContext | None",
-    now: dt.datetime | None = None,
-) -> CourseOutcome:
-    """A student's course outcome for a credited course taken that term, with its file(s)."""
-    now = now or timezone.now()
+def _check_enrolment(student: Student, enrolment: CourseEnrolment) -> None:
+    """The course must be one the student took, at their school, and carry credits."""
     course = enrolment.course
     if (
         enrolment.student_id != student.pk
@@ -97,18 +93,17 @@ def outcome_upload(
                 ]
             }
         )
-    term = course.term
-    _window_for(enrolment, student, now).raise_if_closed()
-    policy = policy_for(term)
-    cap = policy.outcome_upload_cap_per_term
-    # A first look without a lock, so a student at the cap hears it before anything else;
-    # the count that decides is taken again below with the student's row locked.
-    if problem := _cap_problem(student, term, cap):
-        raise ValidationError({NON_FIELD_ERRORS: [problem]})
 
+
+def _clean_text(value: str | None) -> str:
+    """Text as it is stored and counted: trimmed, with the browser's CRLF line breaks as LF
+    (so a line break counts as one character, as the page's counter counts it)."""
+    return (value or "").replace("\r\n", "\n").strip()
+
+
+def _text_problems(title: str, description: str, policy: SchoolPolicy) -> dict[str, list[str]]:
+    """Title and short description against the limits (the school's for the description)."""
     problems: dict[str, list[str]] = {}
-    title = (title or "").strip()
-    description = (description or "").strip()
     if not title:
         problems["title"] = [_("Give the outcome a title.")]
     elif len(title) > TITLE_MAX:
@@ -123,6 +118,39 @@ def outcome_upload(
             _("The short description may have at most %(max)s characters; it has %(n)s.")
             % {"max": policy.short_description_max, "n": len(description)}
         ]
+    return problems
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def outcome_upload(
+    *,
+    student: Student,
+    enrolment: CourseEnrolment,
+    title: str,
+    description: str,
+    document: UploadedFile | None,
+    media: UploadedFile | None,
+    save_as_draft: bool = False,
+    by: "ActingContext | None",
+    now: dt.datetime | None = None,
+) -> CourseOutcome:
+    """A student's course outcome for a credited course taken that term, with its file(s)."""
+    now = now or timezone.now()
+    _check_enrolment(student, enrolment)
+    term = enrolment.course.term
+    _window_for(enrolment, student, now).raise_if_closed()
+    policy = policy_for(term)
+    cap = policy.outcome_upload_cap_per_term
+    # A first look without a lock, so a student at the cap hears it before anything else;
+    # the count that decides is taken again below with the student's row locked.
+    if problem := _cap_problem(student, term, cap):
+        raise ValidationError({NON_FIELD_ERRORS: [problem]})
+
+    title = _clean_text(title)
+    description = _clean_text(description)
+    problems = _text_problems(title, description, policy)
     if document is None and media is None:
         problems["document"] = [_("Attach a document or a media file (or both).")]
 
@@ -262,3 +290,273 @@ def outcome_replace_file(
     finally:
         close_all(checked)
     return outcome
+
+
+def outcome_edit(
+    *,
+    outcome: CourseOutcome,
+    title: str,
+    description: str,
+    enrolment: CourseEnrolment | None = None,
+    by: "ActingContext | None",
+    now: dt.datetime | None = None,
+) -> CourseOutcome:
+    """Change the title, the short description or the course of an outcome not yet certified.
+
+    The state stays as it is: a rejected outcome goes back to its teacher only when the
+    student sends it again (`outcome_submit`) or replaces its file. Moving it to a course of
+    another term needs that term's window open and a free place under that term's cap.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The student's row first, as outcome_upload locks it: the cap is counted under it.
+        Student.objects.select_for_update().get(pk=outcome.student_id)
+        outcome = (
+            CourseOutcome.objects.select_for_update()
+            .select_related("student__school_class", "enrolment__course__term__school_year")
+            .get(pk=outcome.pk)
+        )
+        _raise_unless_editable(outcome, now)
+        student = outcome.student
+        target = enrolment or outcome.enrolment
+        if target.pk != outcome.enrolment_id:
+            _check_enrolment(student, target)
+            term = target.course.term
+            if term.pk != outcome.enrolment.course.term_id:
+                _window_for(target, student, now).raise_if_closed()
+                cap = policy_for(term).outcome_upload_cap_per_term
+                if problem := _cap_problem(student, term, cap):
+                    raise ValidationError({"enrolment": [problem]})
+        title = _clean_text(title)
+        description = _clean_text(description)
+        if problems := _text_problems(title, description, policy_for(target.course.term)):
+            raise ValidationError(problems)
+        changes = {
+            name: [old, new]
+            for name, old, new in (
+                ("title", outcome.title, title),
+                ("description", outcome.description, description),
+                ("enrolment", outcome.enrolment_id, target.pk),
+            )
+            if old != new
+        }
+        if not changes:
+            return outcome
+        outcome.title, outcome.description, outcome.enrolment = title, description, target
+        outcome.save(update_fields=["title", "description", "enrolment", "updated_at"])
+        audit_write(
+            school=outcome.school, by=by, action="outcome.edit", target=outcome, changes=changes
+        )
+    return outcome
+
+
+# States from which the student sends an outcome (again) to the course's teacher.
+SENDABLE_STATES = (OutcomeState.DRAFT, OutcomeState.REJECTED)
+
+
+@transaction.atomic
+def outcome_submit(
+    *, outcome: CourseOutcome, by: "ActingContext | None", now: dt.datetime | None = None
+) -> CourseOutcome:
+    """Send a draft, or a rejected outcome the student has put right, for certification.
+
+    A draft already holds its place under the cap, so only the window is checked.
+    """
+    now = now or timezone.now()
+    outcome = (
+        CourseOutcome.objects.select_for_update()
+        .select_related("student__school_class", "enrolment__course__term")
+        .get(pk=outcome.pk)
+    )
+    if outcome.state not in SENDABLE_STATES:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: [
+                    _(
+                        "Only a draft or a rejected outcome can be sent for certification; "
+                        "this one is %(state)s."
+                    )
+                    % {"state": outcome.get_state_display().lower()}
+                ]
+            }
+        )
+    _window_for(outcome.enrolment, outcome.student, now).raise_if_closed()
+    before = outcome.state
+    outcome.state = OutcomeState.SUBMITTED
+    outcome.save(update_fields=["state", "updated_at"])
+    audit_write(
+        school=outcome.school,
+        by=by,
+        action="outcome.submit",
+        target=outcome,
+        changes={"state": [before, outcome.state]},
+    )
+    return outcome
+
+
+# --- reads for the student's pages -------------------------------------------------------
+
+
+def policies_for_years(school: School, years: Iterable[SchoolYear]) -> dict[int, SchoolPolicy]:
+    """Each year's policy in one query (the national defaults for a year without one)."""
+    years = {y.pk: y for y in years}
+    found = {p.school_year_id: p for p in SchoolPolicy.objects.filter(school_year_id__in=years)}
+    return {
+        pk: found.get(pk) or SchoolPolicy(school=school, school_year=y) for pk, y in years.items()
+    }
+
+
+def credited_enrolments(student: Student) -> list[CourseEnrolment]:
+    """The student's credited courses, newest term first: what outcomes can belong to."""
+    return list(
+        CourseEnrolment.objects.filter(
+            student=student, school_id=student.school_id, course__credits__gt=0
+        )
+        .select_related("course__term__school_year")
+        .order_by("-course__term__school_year__roc_year", "-course__term__number", "course__name")
+    )
+
+
+def live_term_ids(
+    student: Student, kind: str, term_ids: Iterable[int], now: dt.datetime
+) -> set[int]:
+    """Those of ``term_ids`` with a window of ``kind`` not yet over, or an extension of the
+    student's not yet over: the terms whose window is worth looking up (two queries)."""
+    term_ids = list(term_ids)
+    windows = Window.objects.filter(term_id__in=term_ids, kind=kind, ends_at__gt=now)
+    extensions = WindowExtension.objects.filter(
+        student=student, term_id__in=term_ids, kind=kind, ends_at__gt=now
+    )
+    return set(windows.values_list("term_id", flat=True)) | set(
+        extensions.values_list("term_id", flat=True)
+    )
+
+
+@dataclass
+class TermSlot:
+    """A term whose outcome-upload window is open now or still to come, for one student."""
+
+    term: Term
+    window: UploadWindow
+    policy: SchoolPolicy
+    used: int
+    enrolments: list[CourseEnrolment]
+
+    @property
+    def cap(self) -> int:
+        return self.policy.outcome_upload_cap_per_term
+
+    @property
+    def is_open(self) -> bool:
+        return self.window.is_open
+
+    @property
+    def at_cap(self) -> bool:
+        return self.used >= self.cap
+
+
+def outcome_slots(
+    student: Student,
+    *,
+    now: dt.datetime,
+    enrolments: list[CourseEnrolment] | None = None,
+    policies: dict[int, SchoolPolicy] | None = None,
+) -> list[TermSlot]:
+    """The terms of the student's credited courses whose window is open or to come, oldest
+    first, each with its window, policy and places used; a fixed number of queries per such
+    term (usually one or two terms), none per course or outcome."""
+    if enrolments is None:
+        enrolments = credited_enrolments(student)
+    by_term: dict[int, list[CourseEnrolment]] = {}
+    terms: dict[int, Term] = {}
+    for enrolment in enrolments:
+        term = enrolment.course.term
+        terms[term.pk] = term
+        by_term.setdefault(term.pk, []).append(enrolment)
+    live = [terms[pk] for pk in live_term_ids(student, WindowKind.OUTCOME_UPLOAD, terms, now)]
+    if not live:
+        return []
+    live.sort(key=lambda t: (t.school_year.roc_year, t.number))
+    if policies is None:
+        policies = policies_for_years(student.school, {t.school_year for t in live})
+    used = dict(
+        CourseOutcome.objects.filter(student=student, enrolment__course__term__in=live)
+        .exclude(state=OutcomeState.WITHDRAWN)
+        .values_list("enrolment__course__term")
+        .annotate(n=Count("id"))
+    )
+    return [
+        TermSlot(
+            term=term,
+            window=_window_for(by_term[term.pk][0], student, now),
+            policy=policies[term.school_year_id],
+            used=used.get(term.pk, 0),
+            enrolments=by_term[term.pk],
+        )
+        for term in live
+    ]
+
+
+def no_window(kind: str, now: dt.datetime) -> UploadWindow:
+    """The window state of a student with no term to upload for: closed, none scheduled."""
+    return UploadWindow(kind=kind, now=now, open_window=None, next_window=None)
+
+
+def next_closed_window(slots: list[TermSlot], now: dt.datetime) -> UploadWindow:
+    """What to tell a student for whom no window is open: the soonest one to come."""
+    upcoming = [s.window for s in slots if s.window.next_window is not None]
+    if not upcoming:
+        return no_window(WindowKind.OUTCOME_UPLOAD, now)
+    return min(upcoming, key=lambda w: w.next_window.starts_at)
+
+
+@dataclass
+class UploadOptions:
+    """What the upload page offers a student now: the open terms, their courses and caps."""
+
+    slots: list[TermSlot]
+    now: dt.datetime
+
+    @property
+    def open_slots(self) -> list[TermSlot]:
+        return [slot for slot in self.slots if slot.is_open]
+
+    @property
+    def enrolments(self) -> list[CourseEnrolment]:
+        return [e for slot in self.open_slots for e in slot.enrolments]
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.open_slots)
+
+    @property
+    def is_full(self) -> bool:
+        """Every open term's cap is used up: nothing can be added until one is withdrawn."""
+        return self.is_open and all(slot.at_cap for slot in self.open_slots)
+
+    @property
+    def can_upload(self) -> bool:
+        return self.is_open and not self.is_full
+
+    @property
+    def policy(self) -> SchoolPolicy | None:
+        """The policy the form states (the oldest open term's; the server checks each term's)."""
+        return self.open_slots[0].policy if self.open_slots else None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The most any file field of an open term may take: where the upload is cut off."""
+        policies = [slot.policy for slot in self.open_slots] or [SchoolPolicy()]
+        return max(mb_to_bytes(max(p.document_max_mb, p.media_max_mb)) for p in policies)
+
+    def closed_window(self) -> UploadWindow:
+        return next_closed_window(self.slots, self.now)
+
+    def slot_for(self, term_id: int) -> TermSlot | None:
+        return next((slot for slot in self.slots if slot.term.pk == term_id), None)
+
+
+def upload_options(
+    student: Student, *, now: dt.datetime, enrolments: list[CourseEnrolment] | None = None
+) -> UploadOptions:
+    return UploadOptions(slots=outcome_slots(student, now=now, enrolments=enrolments), now=now)

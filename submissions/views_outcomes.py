@@ -1,0 +1,327 @@
+"""The student's course-outcome pages and portfolio page.
+
+Every page acts on the signed-in student's own record; any other outcome is a 404. The
+services decide windows, caps and limits at the moment of the request: a page may show a
+form that the server then refuses, never the other way round.
+
+The upload pages cut off a file past the school's largest limit while it arrives
+(``limit_upload_size``), so they are CSRF-exempt outside and check the token inside, once
+the limit is in place (see ``submissions.upload_handlers``). When the page's script sends the
+form (to show a progress bar), a success answers JSON with the address to go to, and an
+error answers the page with its messages, which the script puts in place.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import acting_required
+from accounts.models import Role
+from portfolio.forms import apply_errors
+from portfolio.models import SchoolPolicy
+from records.models import Student
+from records.views_student import get_own_student
+from submissions.files import FileRefused, mb_to_bytes
+from submissions.forms_outcomes import OutcomeFilesForm, OutcomeTextForm, OutcomeUploadForm
+from submissions.models import CourseOutcome, OutcomeState
+from submissions.services import outcomes as outcome_services
+from submissions.services.portfolio import outcome_item, outcome_item_for, portfolio_for
+from submissions.services.windows import policy_for
+from submissions.upload_handlers import limit_upload_size
+
+STUDENT = Role.STUDENT
+NOT_LINKED = "submissions/outcomes/not_linked.html"
+
+
+# --- access and small helpers -------------------------------------------------------------
+
+
+def get_outcome_for(request: HttpRequest, pk: int) -> CourseOutcome:
+    """One of the acting student's own outcomes; 404 for anyone else's (or no record)."""
+    student = get_own_student(request)
+    if student is None:
+        raise Http404
+    outcome = get_object_or_404(
+        CourseOutcome.objects.select_related(
+            "enrolment__course__term__school_year", "document", "media"
+        ),
+        pk=pk,
+        student=student,
+        school=request.acting.school,
+    )
+    outcome.student = student  # the same row, with its class already loaded
+    return outcome
+
+
+def _portfolio_url(outcome: CourseOutcome | None = None) -> str:
+    url = reverse("outcomes:portfolio")
+    return f"{url}#outcome-{outcome.pk}" if outcome is not None else url
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """Sent by static/js/upload.js, which shows the progress bar."""
+    return request.headers.get("x-requested-with") == "XMLHttpRequest"
+
+
+def _done(request: HttpRequest, url: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"redirect": url})
+    return redirect(url)
+
+
+def _too_large(request: HttpRequest, form, policy: SchoolPolicy) -> None:
+    """The file the upload handler cut off, refused next to its field in the usual words."""
+    field = getattr(request, "upload_too_large_field", None)
+    limits = {
+        "document": (policy.document_types, policy.document_max_mb),
+        "media": (policy.media_types, policy.media_max_mb),
+    }
+    if field not in limits:
+        form.add_error(None, _("The upload was too large and was not received."))
+        return
+    types, max_mb = limits[field]
+    refusal = FileRefused(
+        "too_large", {"kind": field, "max_bytes": mb_to_bytes(max_mb), "allowed_types": types}
+    )
+    form.add_error(field, refusal.message())
+
+
+def _upload_limit(policy: SchoolPolicy) -> int:
+    return mb_to_bytes(max(policy.document_max_mb, policy.media_max_mb))
+
+
+# --- the portfolio page --------------------------------------------------------------------
+
+
+@acting_required(STUDENT)
+def portfolio(request: HttpRequest) -> HttpResponse:
+    student = get_own_student(request)
+    if student is None:
+        return render(request, NOT_LINKED, {"title": _("My portfolio")})
+    page = portfolio_for(student, now=timezone.now())
+    return render(request, "submissions/portfolio.html", {"page": page})
+
+
+# --- add -------------------------------------------------------------------------------------
+
+
+@csrf_exempt
+@acting_required(STUDENT)
+def add(request: HttpRequest) -> HttpResponse:
+    student = get_own_student(request)
+    if student is None:
+        return render(request, NOT_LINKED, {"title": _("Add a course outcome")})
+    options = outcome_services.upload_options(student, now=timezone.now())
+    limit_upload_size(request, max_bytes=options.max_upload_bytes)
+    return _add(request, student, options)
+
+
+@csrf_protect
+def _add(
+    request: HttpRequest, student: Student, options: outcome_services.UploadOptions
+) -> HttpResponse:
+    form = None
+    refused = request.method == "POST" and not options.can_upload
+    if options.is_open:
+        kwargs = {"enrolments": options.enrolments, "policy": options.policy}
+        if request.method == "POST" and options.can_upload:
+            form = OutcomeUploadForm(request.POST, request.FILES, **kwargs)
+            if outcome := _upload(request, student, form, options.policy):
+                return _done(request, _portfolio_url(outcome))
+        else:
+            wanted = request.GET.get("enrolment", "")
+            chosen = next((e.pk for e in options.enrolments if str(e.pk) == wanted), None)
+            form = OutcomeUploadForm(initial={"enrolment": chosen}, **kwargs)
+    return render(
+        request,
+        "submissions/outcomes/add.html",
+        {"options": options, "form": form, "refused": refused},
+    )
+
+
+def _upload(
+    request: HttpRequest, student: Student, form: OutcomeUploadForm, policy: SchoolPolicy
+) -> CourseOutcome | None:
+    """The outcome uploaded, or None with the reasons on the form."""
+    if getattr(request, "upload_too_large", False):
+        _too_large(request, form, policy)
+        form.is_valid()  # the other fields' errors too, in one go
+        return None
+    if not form.is_valid():
+        return None
+    draft = request.POST.get("action") == "draft"
+    data = form.cleaned_data
+    try:
+        outcome = outcome_services.outcome_upload(
+            student=student,
+            enrolment=data["enrolment"],
+            title=data["title"],
+            description=data["description"],
+            document=data["document"],
+            media=data["media"],
+            save_as_draft=draft,
+            by=request.acting,
+        )
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return None
+    if draft:
+        messages.success(
+            request,
+            _(
+                "“%(title)s” was saved as a draft. Your teacher sees it only once you send it "
+                "for certification, before the window closes."
+            )
+            % {"title": outcome.title},
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "“%(title)s” was uploaded and sent to your teacher for certification. You can "
+                "still change or withdraw it until it is certified."
+            )
+            % {"title": outcome.title},
+        )
+    return outcome
+
+
+# --- edit ------------------------------------------------------------------------------------
+
+
+@acting_required(STUDENT)
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    outcome = get_outcome_for(request, pk)
+    options = outcome_services.upload_options(outcome.student, now=timezone.now())
+    slot = options.slot_for(outcome.enrolment.course.term_id)
+    item = outcome_item(outcome, slot)
+    form = None
+    if item.can_change:
+        kwargs = {"enrolments": options.enrolments, "policy": slot.policy}
+        if request.method == "POST":
+            form = OutcomeTextForm(request.POST, **kwargs)
+            if form.is_valid():
+                try:
+                    outcome_services.outcome_edit(
+                        outcome=outcome, by=request.acting, **form.cleaned_data
+                    )
+                except ValidationError as exc:
+                    apply_errors(form, exc)
+                else:
+                    messages.success(request, _("Your changes were saved."))
+                    return redirect(_portfolio_url(outcome))
+        else:
+            form = OutcomeTextForm(
+                initial={
+                    "enrolment": outcome.enrolment_id,
+                    "title": outcome.title,
+                    "description": outcome.description,
+                },
+                **kwargs,
+            )
+    return render(
+        request, "submissions/outcomes/edit.html", {"outcome": outcome, "item": item, "form": form}
+    )
+
+
+# --- replace files ---------------------------------------------------------------------------
+
+
+@csrf_exempt
+@acting_required(STUDENT)
+def replace(request: HttpRequest, pk: int) -> HttpResponse:
+    outcome = get_outcome_for(request, pk)
+    policy = policy_for(outcome.enrolment.course.term)
+    limit_upload_size(request, max_bytes=_upload_limit(policy))
+    return _replace(request, outcome, policy)
+
+
+@csrf_protect
+def _replace(request: HttpRequest, outcome: CourseOutcome, policy: SchoolPolicy) -> HttpResponse:
+    item = outcome_item_for(outcome, now=timezone.now())
+    form = None
+    if item.can_change:
+        if request.method == "POST":
+            form = OutcomeFilesForm(request.POST, request.FILES, policy=policy)
+            if _replace_files(request, outcome, form, policy):
+                return _done(request, _portfolio_url(outcome))
+        else:
+            form = OutcomeFilesForm(policy=policy)
+    return render(
+        request,
+        "submissions/outcomes/replace.html",
+        {"outcome": outcome, "item": item, "form": form},
+    )
+
+
+def _replace_files(
+    request: HttpRequest, outcome: CourseOutcome, form: OutcomeFilesForm, policy: SchoolPolicy
+) -> bool:
+    if getattr(request, "upload_too_large", False):
+        _too_large(request, form, policy)
+        return False
+    if not form.is_valid():
+        return False
+    was_rejected = outcome.state == OutcomeState.REJECTED
+    try:
+        outcome_services.outcome_replace_file(
+            outcome=outcome,
+            document=form.cleaned_data["document"],
+            media=form.cleaned_data["media"],
+            by=request.acting,
+        )
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return False
+    if was_rejected:
+        messages.success(
+            request, _("The new file was saved and the outcome sent back for certification.")
+        )
+    else:
+        messages.success(request, _("The new file was saved."))
+    return True
+
+
+# --- withdraw and send -----------------------------------------------------------------------
+
+
+@acting_required(STUDENT)
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST withdraws."""
+    outcome = get_outcome_for(request, pk)
+    if request.method == "POST":
+        try:
+            outcome_services.outcome_withdraw(outcome=outcome, by=request.acting)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("“%(title)s” was withdrawn; its place under this term's limit is free again.")
+                % {"title": outcome.title},
+            )
+        return redirect(_portfolio_url(outcome))
+    item = outcome_item_for(outcome, now=timezone.now())
+    return render(request, "submissions/outcomes/withdraw.html", {"outcome": outcome, "item": item})
+
+
+@require_POST
+@acting_required(STUDENT)
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    outcome = get_outcome_for(request, pk)
+    try:
+        outcome_services.outcome_submit(outcome=outcome, by=request.acting)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("“%(title)s” was sent to your teacher for certification.") % {"title": outcome.title},
+        )
+    return redirect(_portfolio_url(outcome))
