@@ -21,9 +21,11 @@
     return Array.from(text.replace(/\r\n?/g, "\n").trim()).length;
   }
 
+  // Rounded up, so that a file just over a limit never reads as the limit itself.
   function sizeText(bytes) {
     const mb = bytes / (1024 * 1024);
-    return (mb >= 10 ? mb.toFixed(0) : mb.toFixed(1)).replace(/\.0$/, "") + " MB";
+    const shown = mb >= 10 ? Math.ceil(mb) : Math.ceil(mb * 10) / 10;
+    return String(shown) + " MB";
   }
 
   // --- the character counter -------------------------------------------------------------

@@ -312,7 +312,7 @@ def outcome_edit(
         # The student's row first, as outcome_upload locks it: the cap is counted under it.
         Student.objects.select_for_update().get(pk=outcome.student_id)
         outcome = (
-            CourseOutcome.objects.select_for_update()
+            CourseOutcome.objects.select_for_update(of=("self",))
             .select_related("student__school_class", "enrolment__course__term__school_year")
             .get(pk=outcome.pk)
         )
@@ -364,7 +364,7 @@ def outcome_submit(
     """
     now = now or timezone.now()
     outcome = (
-        CourseOutcome.objects.select_for_update()
+        CourseOutcome.objects.select_for_update(of=("self",))
         .select_related("student__school_class", "enrolment__course__term")
         .get(pk=outcome.pk)
     )
