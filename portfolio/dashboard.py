@@ -12,6 +12,7 @@ from portfolio.models import SchoolYear, Term, Window, WindowKind
 from records.models import CORRECTION_OFFICES, SchoolClass, Student
 from records.services.corrections import open_corrections_count
 from records.services.courses import course_code_check_status
+from submissions.models import CourseOutcome, Performance
 
 K = WindowKind
 WINDOWS_FOR_ROLE: dict[str, set[str]] = {
@@ -135,13 +136,37 @@ def _student_counters(context: ActingContext, year: SchoolYear | None) -> list[C
     policy = getattr(year, "policy", None) if year else None
     if policy is None:
         return []
-    # The caps of the student's school this year.
-    return [
-        Counter(_("Course outcomes you may upload each term"), policy.outcome_upload_cap_per_term),
-        Counter(
-            _("Diverse performances you may upload this year"),
-            policy.performance_upload_cap_per_year,
-        ),
+    counters = []
+    student = Student.objects.filter(user=context.user, school=context.school).first()
+    term = Term.objects.last_started_for(context.school)
+    if student is not None and term is not None:
+        # What the student has used of the caps: the term whose outcomes are being uploaded
+        # (under way or just ended) and this school year's own performances.
+        counters += [
+            Counter(
+                _("Course outcomes uploaded for %(term)s") % {"term": term.label},
+                CourseOutcome.objects.counting_toward_cap(student, term).count(),
+                of=policy.outcome_upload_cap_per_term,
+                link="outcomes:portfolio",
+            ),
+            Counter(
+                _("Your diverse performances this year"),
+                Performance.objects.counting_toward_cap(student, year.pk).count(),
+                of=policy.performance_upload_cap_per_year,
+                link="outcomes:portfolio",
+            ),
+        ]
+    else:
+        counters += [
+            Counter(
+                _("Course outcomes you may upload each term"), policy.outcome_upload_cap_per_term
+            ),
+            Counter(
+                _("Diverse performances you may upload this year"),
+                policy.performance_upload_cap_per_year,
+            ),
+        ]
+    return counters + [
         Counter(_("Course outcomes you may select this year"), policy.outcome_selection_cap),
         Counter(
             _("Diverse performances you may select this year"), policy.performance_selection_cap

@@ -13,7 +13,15 @@ from django.utils import timezone
 from accounts.models import Membership, Role, User
 from portfolio import services
 from portfolio.models import AuditLog, School, Term, Window, WindowKind
-from records.models import SchoolClass, Student
+from records.models import Course, CourseEnrolment, SchoolClass, Student
+from submissions.models import (
+    CourseOutcome,
+    OutcomeState,
+    Performance,
+    PerformanceCategory,
+    PerformanceSource,
+    StoredFile,
+)
 from tests.conftest import client_for
 
 TZ = timezone.get_fixed_timezone(8 * 60)
@@ -114,6 +122,59 @@ class TestCounters:
         services.policy_update(policy=policy, data={"outcome_upload_cap_per_term": 4}, by=None)
         counters = as_role(Role.STUDENT).get(reverse("home")).context["counters"]
         assert counters[0].value == 4
+
+    def test_student_sees_what_they_used_of_the_caps(self, school, make_member, term1):
+        member = make_member(school, Role.STUDENT)
+        student = Student.objects.create(
+            school=school, user=member.user, student_number="S1", name="s"
+        )
+        other = Student.objects.create(school=school, student_number="S2", name="t")
+        course = Course.objects.create(
+            school=school, term=term1, code="X" * 23, name="物理", grade=10, credits=2
+        )
+        enrolment = CourseEnrolment.objects.create(school=school, student=student, course=course)
+        other_enrolment = CourseEnrolment.objects.create(
+            school=school, student=other, course=course
+        )
+
+        def outcome(enrolment, state=OutcomeState.SUBMITTED):
+            stored = StoredFile.objects.create(
+                school=school,
+                student=enrolment.student,
+                storage_key=f"{StoredFile.objects.count():032x}.pdf",
+                display_name="a.pdf",
+                extension="pdf",
+                mime="application/pdf",
+                size=1,
+                sha256="0" * 64,
+            )
+            CourseOutcome.objects.create(
+                school=school,
+                student=enrolment.student,
+                enrolment=enrolment,
+                title="t",
+                description="d",
+                document=stored,
+                state=state,
+            )
+
+        outcome(enrolment)
+        outcome(enrolment, OutcomeState.DRAFT)
+        outcome(enrolment, OutcomeState.WITHDRAWN)  # not counted
+        outcome(other_enrolment)  # someone else's
+        for source in (PerformanceSource.STUDENT, PerformanceSource.SCHOOL):
+            Performance.objects.create(
+                school=school,
+                student=student,
+                school_year=term1.school_year,
+                category=PerformanceCategory.OTHER,
+                source=source,
+                name="n",
+            )
+        with time_machine.travel(at(term1.starts_on + dt.timedelta(days=3), 12), tick=False):
+            counters = client_for(member).get(reverse("home")).context["counters"]
+        assert [(c.value, c.of) for c in counters[:2]] == [(2, 6), (1, 10)]
+        assert term1.label in counters[0].label
 
     def test_homeroom_counts_their_class(self, school, make_member, term1):
         member = make_member(school, Role.HOMEROOM)
