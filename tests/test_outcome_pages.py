@@ -545,3 +545,51 @@ def test_an_edit_that_changes_nothing_writes_no_audit(world):
     outcome = world.row()
     edit(world, outcome, title=" t ", description="d")
     assert not AuditLog.objects.filter(action="outcome.edit").exists()
+
+
+# --- two requests at once ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="SQLite serializes writes; the service-level test covers the sequential case",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_upload_requests_at_cap_minus_one_accept_exactly_one(
+    school, storage_dir, make_member, monkeypatch
+):
+    import threading
+    import time
+
+    from django.db import connection
+
+    world = World(school)  # a cap of two per term
+    with time_machine.travel(world.inside, tick=False):
+        client = student_client(world, make_member)
+        world.row()  # one of two used
+        real_row = outcome_services.stored_file_row
+
+        def slow_row(*args, **kwargs):  # widen the gap between counting and creating
+            time.sleep(0.3)
+            return real_row(*args, **kwargs)
+
+        monkeypatch.setattr(outcome_services, "stored_file_row", slow_row)
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def post():
+            try:
+                barrier.wait(timeout=10)
+                statuses.append(client.post(ADD, form_data(world)).status_code)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(statuses) == [200, 302]  # one redirected to the portfolio, one refused
+    assert CourseOutcome.objects.count() == 2
+    assert StoredFile.objects.count() == 2
+    assert len(stored_files(storage_dir)) == 1  # the row made by world.row() has no file
