@@ -26,6 +26,7 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from records.models import CadreLevel
 from submissions.models import PerformanceCategory
@@ -91,7 +92,7 @@ class Category:
 
 CADRE_LEVELS = tuple((value, label) for value, label in CadreLevel.choices)
 COMPETITION_LEVELS = (
-    ("1", _("School")),  # 校級
+    ("1", pgettext_lazy("competition level", "School")),  # 校級
     ("2", _("County or city")),  # 縣市級
     ("3", _("National")),  # 全國
     ("4", _("International")),  # 國際

@@ -18,6 +18,7 @@ from records.models import CourseEnrolment, SchoolClass, Student
 from submissions.models import ExtensionKind, WindowExtension
 from submissions.services.extensions import extension_end, extension_grant
 from tests.conftest import client_for
+from tests.test_outcome_pages import english
 from tests.test_outcomes import World, pdf
 
 REASON = "住院治療，出院後補交"
@@ -223,7 +224,7 @@ def test_add_page_defaults_to_the_current_term_and_grants(world, registry):
 
 
 def test_add_page_shows_errors_next_to_fields_and_keeps_input(world, registry):
-    response = client_for(registry).post(
+    response = english(client_for(registry)).post(
         reverse("extensions:add"),
         {
             "student_number": "NOPE",
@@ -241,7 +242,7 @@ def test_add_page_shows_errors_next_to_fields_and_keeps_input(world, registry):
     assert 'value="NOPE"' in html
     assert not WindowExtension.objects.exists()
 
-    response = client_for(registry).post(
+    response = english(client_for(registry)).post(
         reverse("extensions:add"),
         {
             "student_number": "S1",
@@ -285,7 +286,7 @@ def test_end_button_ends_it_and_others_cannot(world, registry, make_member, othe
     assert client_for(outsider).post(url).status_code == 404
     teacher = make_member(world.school, Role.TEACHER)
     assert client_for(teacher).post(url).status_code == 403
-    client = client_for(registry)
+    client = english(client_for(registry))
     assert client.get(url).status_code == 405
     response = client.post(url, follow=True)
     assert "window is closed for them again" in response.content.decode()

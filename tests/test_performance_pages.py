@@ -411,11 +411,11 @@ def test_export_xlsx(world, office):
         "Class",
         "Seat",
         "School year",
-        "類別",
+        "Category no.",
         "Category",
         "Title",
     )
-    assert rows[1][0] == "S1" and rows[1][5] == "服務學習" and rows[1][7] == "校慶志工"
+    assert rows[1][0] == "S1" and rows[1][5] == 4 and rows[1][7] == "校慶志工"
     assert "Hours: 4.5" in rows[1][10]
 
 

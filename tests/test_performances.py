@@ -467,7 +467,7 @@ def test_text_and_date_rules(world):
             details={"award": "佳作"},
         )
     errors = errors_of(exc)
-    assert errors["name"] == ["Fill in the competition."]
+    assert errors["name"] == ["Fill this in: Competition."]
     assert "at most 10 characters" in errors["description"][0]
     assert "cannot be in the future" in errors["starts_on"][0]
     assert set(errors) >= {"competition_level", "participation"}

@@ -33,6 +33,7 @@ from submissions.services.outcomes import outcome_withdraw
 from submissions.services.stored_files import store, stored_file_row
 from tests.conftest import client_for
 from tests.test_files import MB, MP3_FRAME, make_mp3, make_pdf, make_png
+from tests.test_outcome_pages import english
 from tests.test_outcomes import World, pdf
 
 LIMITS = {"allowed_types": ["pdf", "jpg", "png", "mp3", "mp4"], "max_bytes": 10 * MB}
@@ -339,7 +340,7 @@ def test_only_the_student_who_asked(
 
 
 def test_a_student_without_a_record_cannot_start(school, make_member):
-    client = client_for(make_member(school, Role.STUDENT))
+    client = english(client_for(make_member(school, Role.STUDENT)))
     assert (
         "not linked to a student record"
         in client.get(reverse("portfolioexport:start")).content.decode()

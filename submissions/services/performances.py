@@ -212,7 +212,7 @@ def _checked_fields(
     description = (description or "").strip()
     video_url = (video_url or "").strip()
     if not name:
-        problems["name"] = [_("Fill in the %(what)s.") % {"what": str(spec.name_label).lower()}]
+        problems["name"] = [_("Fill this in: %(what)s.") % {"what": spec.name_label}]
     elif len(name) > NAME_MAX:
         problems["name"] = [
             _("At most %(max)s characters; this has %(n)s.") % {"max": NAME_MAX, "n": len(name)}
