@@ -5,9 +5,13 @@
 2. Objects under ``files/`` that no row names and that are older than an hour are deleted.
    An upload stores its file a moment before its row is committed, so a young file may
    belong to an upload in flight and is never touched.
-3. Every row's file is checked: a missing file or one whose SHA-256 differs from the one
-   taken at upload is reported (a warning each, and one audit entry per school), so that a
-   storage fault is found the next morning, not when the portfolio is submitted.
+3. Every row's file must be there (the walk of step 2 lists them all; a path it did not
+   list is asked for again), and files are read back and hashed on a rolling basis: those
+   never verified and those last verified more than a week ago, so each file is re-read
+   weekly and a night's reading is about a seventh of the storage, not all of it. A missing
+   file or one whose SHA-256 differs from the one taken at upload is reported (a warning
+   each, and one audit entry per school), so that a storage fault is found within days,
+   not when the portfolio is submitted.
 
 Works on any storage through the storage API (FileSystemStorage, S3Storage): the walk uses
 ``listdir``, ages ``get_modified_time``; files are hashed in blocks, never read whole.
@@ -24,7 +28,7 @@ from collections.abc import Iterator
 from botocore.exceptions import ClientError
 from celery import shared_task
 from django.core.files.storage import Storage, default_storage
-from django.db.models import ForeignObjectRel, ProtectedError, Q, RestrictedError
+from django.db.models import F, ForeignObjectRel, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from portfolio.audit import audit_write
@@ -37,6 +41,7 @@ FILES_ROOT = "files"
 ORPHAN_MIN_AGE = dt.timedelta(hours=1)
 UNREFERENCED_MIN_AGE = dt.timedelta(days=1)
 CHUNK_SIZE = 64 * 1024
+VERIFY_EVERY = dt.timedelta(days=7)
 
 
 @dataclasses.dataclass
@@ -68,8 +73,9 @@ def sweep(
     storage = storage or default_storage
     findings: dict[int, _SchoolFindings] = defaultdict(_SchoolFindings)
     delete_unreferenced_rows(storage, now - unreferenced_min_age, findings)
-    delete_orphan_objects(storage, now - orphan_min_age, findings)
-    checked = check_rows(storage, findings)
+    present = delete_orphan_objects(storage, now - orphan_min_age, findings)
+    checked = check_rows(storage, present, findings)
+    verified = verify_checksums(storage, now, findings)
     _audit(findings)
     return {
         "orphans_deleted": sum(len(f.orphans_deleted) for f in findings.values()),
@@ -77,6 +83,7 @@ def sweep(
         "missing": sorted(i for f in findings.values() for i in f.missing),
         "mismatched": sorted(i for f in findings.values() for i in f.mismatched),
         "checked": checked,
+        "verified": verified,
     }
 
 
@@ -128,12 +135,15 @@ def walk(storage: Storage, top: str) -> Iterator[str]:
 
 def delete_orphan_objects(
     storage: Storage, modified_before: dt.datetime, findings: dict[int, _SchoolFindings]
-) -> None:
+) -> set[str]:
+    """Delete old objects no row names; returns the paths of those a row names (present)."""
     rows = StoredFile.objects.select_related("school").only("storage_key", "school__code")
     named = {row.storage_path for row in rows.iterator(chunk_size=2000)}
     schools = dict(School.objects.values_list("code", "pk"))
+    present: set[str] = set()
     for path in walk(storage, FILES_ROOT):
         if path in named:
+            present.add(path)
             continue
         try:
             modified = storage.get_modified_time(path)
@@ -144,6 +154,7 @@ def delete_orphan_objects(
         storage.delete(path)  # a file already gone is no error
         log.info("deleted %s: no stored-file row names it", path)
         findings[_school_of(path, schools)].orphans_deleted.append(path)
+    return present
 
 
 def _school_of(path: str, schools: dict[str, int]) -> int:
@@ -184,24 +195,59 @@ def _sha256(storage: Storage, path: str) -> str:
     return digest.hexdigest()
 
 
-def check_rows(storage: Storage, findings: dict[int, _SchoolFindings]) -> int:
+def _report_missing(stored: StoredFile, findings: dict[int, _SchoolFindings]) -> None:
+    if not StoredFile.objects.filter(pk=stored.pk).exists():
+        return  # deleted with its file since the rows were read
+    log.warning("stored file %s: its file %s is missing", stored.pk, stored.storage_path)
+    findings[stored.school_id].missing.append(stored.pk)
+
+
+def check_rows(storage: Storage, present: set[str], findings: dict[int, _SchoolFindings]) -> int:
+    """Every row's file is there: listed by the walk, or (written since) found on asking."""
     checked = 0
     rows = StoredFile.objects.select_related("school").order_by("pk")
-    for stored in rows.iterator(chunk_size=500):
+    for stored in rows.iterator(chunk_size=2000):
         checked += 1
-        path = stored.storage_path
-        try:
-            digest = _sha256(storage, path)
-        except FileNotFoundError:
-            if not StoredFile.objects.filter(pk=stored.pk).exists():
-                continue  # deleted with its file since the rows were read
-            log.warning("stored file %s: its file %s is missing", stored.pk, path)
-            findings[stored.school_id].missing.append(stored.pk)
-            continue
-        if digest != stored.sha256:
-            log.warning("stored file %s: %s no longer matches its checksum", stored.pk, path)
-            findings[stored.school_id].mismatched.append(stored.pk)
+        if stored.storage_path not in present and not storage.exists(stored.storage_path):
+            _report_missing(stored, findings)
     return checked
+
+
+def verify_checksums(
+    storage: Storage, now: dt.datetime, findings: dict[int, _SchoolFindings]
+) -> int:
+    """Read back and hash the files not verified within ``VERIFY_EVERY``; the number read."""
+    due = (
+        StoredFile.objects.filter(
+            Q(verified_at__isnull=True) | Q(verified_at__lt=now - VERIFY_EVERY)
+        )
+        .select_related("school")
+        .order_by(F("verified_at").asc(nulls_first=True), "pk")
+    )
+    already_missing = {pk for found in findings.values() for pk in found.missing}
+    verified = 0
+    matched: list[int] = []
+    for stored in due.iterator(chunk_size=500):
+        if stored.pk in already_missing:
+            continue
+        try:
+            digest = _sha256(storage, stored.storage_path)
+        except FileNotFoundError:
+            _report_missing(stored, findings)
+            continue
+        verified += 1
+        if digest == stored.sha256:
+            matched.append(stored.pk)
+        else:
+            log.warning(
+                "stored file %s: %s no longer matches its checksum", stored.pk, stored.storage_path
+            )
+            findings[stored.school_id].mismatched.append(stored.pk)
+        if len(matched) >= 500:
+            StoredFile.objects.filter(pk__in=matched).update(verified_at=now)
+            matched = []
+    StoredFile.objects.filter(pk__in=matched).update(verified_at=now)
+    return verified
 
 
 def _audit(findings: dict[int, _SchoolFindings]) -> None:

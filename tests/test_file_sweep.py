@@ -87,6 +87,7 @@ def test_no_files_folder_at_all_is_fine(db):
         "missing": [],
         "mismatched": [],
         "checked": 0,
+        "verified": 0,
     }
     assert not AuditLog.objects.filter(action="files.sweep").exists()
 
@@ -127,14 +128,19 @@ def test_rows_unreferenced_for_a_day_go_with_their_files(files, school, current_
 # --- files missing or changed ----------------------------------------------------------------
 
 
+def _change_a_byte(stored: StoredFile) -> None:
+    """Same size, other bytes."""
+    with open(default_storage.path(stored.storage_path), "r+b") as f:
+        f.seek(20)
+        f.write(b"X")
+
+
 def test_missing_and_modified_files_are_reported(files, school, other_school, caplog):
     fine = referenced(files)
     missing = referenced(files)
     changed = referenced(files)
     default_storage.delete(missing.storage_path)
-    with open(default_storage.path(changed.storage_path), "r+b") as f:
-        f.seek(20)
-        f.write(b"X")  # same size, other bytes
+    _change_a_byte(changed)
 
     with caplog.at_level(logging.WARNING, logger="submissions.tasks"):
         summary = sweep()
@@ -153,6 +159,38 @@ def test_missing_and_modified_files_are_reported(files, school, other_school, ca
     assert not AuditLog.objects.filter(action="files.sweep", school=other_school).exists()
     # Reported, never deleted: the row is what someone must look into.
     assert StoredFile.objects.filter(pk__in=[missing.pk, changed.pk]).count() == 2
+
+
+def test_files_are_read_back_weekly_but_checked_for_nightly(files):
+    first = referenced(files)
+    second = referenced(files)
+    night = timezone.now()
+    assert sweep(now=night)["verified"] == 2
+    assert set(StoredFile.objects.values_list("verified_at", flat=True)) == {night}
+
+    _change_a_byte(first)
+    default_storage.delete(second.storage_path)
+    next_night = sweep(now=night + dt.timedelta(days=1))
+    assert next_night["verified"] == 0  # verified yesterday: not read again yet
+    assert next_night["missing"] == [second.pk]  # but a missing file is noticed at once
+    assert next_night["mismatched"] == []
+
+    a_week_on = sweep(now=night + dt.timedelta(days=7, minutes=1))
+    assert a_week_on["mismatched"] == [first.pk]
+    first.refresh_from_db()
+    assert first.verified_at == night  # still reported every night until someone looks
+    assert sweep(now=night + dt.timedelta(days=8))["mismatched"] == [first.pk]
+
+
+def test_new_files_are_read_before_old_ones_are_read_again(files):
+    old = referenced(files)
+    night = timezone.now()
+    sweep(now=night)
+    new = referenced(files)
+    assert sweep(now=night + dt.timedelta(days=1))["verified"] == 1
+    new.refresh_from_db()
+    old.refresh_from_db()
+    assert new.verified_at == night + dt.timedelta(days=1) and old.verified_at == night
 
 
 def test_a_school_without_problems_gets_no_audit_entry(files):
