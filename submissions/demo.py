@@ -20,6 +20,7 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfWriter
 
+from accounts.models import Role
 from portfolio.models import School, SchoolYear
 from records.models import CourseEnrolment, Student
 from submissions.files import CheckedFile, check_upload
@@ -196,5 +197,6 @@ def _school_entered(students: list[Student], year: SchoolYear, affairs) -> None:
                 ),
                 "state": PerformanceState.SAVED,
                 "entered_by": affairs,
+                "entered_by_office": Role.STUDENT_AFFAIRS,
             },
         )

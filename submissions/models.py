@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Role
 from portfolio.models import School
 from records.models import CourseEnrolment, Student
 
@@ -277,6 +278,9 @@ class Performance(models.Model):
         choices=PerformanceState.choices,
         default=PerformanceState.SAVED,
     )
+    # The office (a staff role) that entered a school-held item and alone may change it;
+    # empty for the student's own items and for items loaded from the command line.
+    entered_by_office = models.CharField(_("office"), max_length=32, blank=True)
     # Who typed it in: the student, or the staff member of the office that entered it.
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -297,6 +301,11 @@ class Performance(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def office_label(self) -> str:
+        """The office that entered it, by its role's name ("" when none did)."""
+        return str(Role(self.entered_by_office).label) if self.entered_by_office else ""
 
     @property
     def counts_toward_cap(self) -> bool:

@@ -73,10 +73,12 @@ def staff_items(request: HttpRequest) -> QuerySet[Performance]:
 
 
 def get_staff_performance_for(request: HttpRequest, pk: int) -> Performance:
+    """An item the acting office may change: one it entered (or one no office entered);
+    another office's item is a 404 here, though the list shows it."""
     return get_object_or_404(
-        staff_items(request).select_related(
-            "student__school_class", "school_year", "school", "document", "media"
-        ),
+        staff_items(request)
+        .filter(entered_by_office__in=["", request.acting.role])
+        .select_related("student__school_class", "school_year", "school", "document", "media"),
         pk=pk,
     )
 

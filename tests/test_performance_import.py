@@ -252,3 +252,17 @@ def test_which_offices_import_and_the_template(school, make_member):
         headers
     )
     assert len(headers) == len(set(headers))
+
+
+def test_another_offices_import_does_not_touch_these_items(school, students, affairs, make_member):
+    data = xlsx_bytes(good_rows(), title="多元表現")
+    assert run("performances", data, school, apply=True, by=affairs)["written"]
+    assert set(Performance.objects.values_list("entered_by_office", flat=True)) == {
+        Role.STUDENT_AFFAIRS
+    }
+    membership = make_member(school, Role.REGISTRY, username="rita")
+    registry = ActingContext(user=membership.user, membership=membership)
+    result = run("performances", data, school, apply=True, by=registry)
+    assert result["written"] and result["counts"]["added"] == 4  # its own, alongside
+    assert Performance.objects.filter(entered_by_office=Role.REGISTRY).count() == 4
+    assert Performance.objects.filter(entered_by_office=Role.STUDENT_AFFAIRS).count() == 4

@@ -475,3 +475,20 @@ def test_another_schools_office_gets_404(world, make_member, other_school):
     assert world.enter().pk not in [
         p.pk for p in client.get(STAFF_LIST).context["page"].object_list
     ]
+
+
+def test_an_office_changes_only_what_it_entered(world, office, make_member):
+    theirs = world.enter()  # entered by student affairs (the world's office)
+    assert theirs.entered_by_office == Role.STUDENT_AFFAIRS
+    registry = client_for(make_member(world.school, Role.REGISTRY))
+    registry.cookies["django_language"] = "en"
+    page = registry.get(STAFF_LIST).content.decode()
+    assert "校慶志工" in page and "Only that office may change it" in page
+    assert reverse("performances:staff_edit", args=[theirs.pk]) not in page
+    for name in ("performances:staff_edit", "performances:staff_delete"):
+        url = reverse(name, args=[theirs.pk])
+        assert registry.get(url).status_code == 404
+        assert registry.post(url, {"name": "x"}).status_code == 404
+    assert office.get(reverse("performances:staff_edit", args=[theirs.pk])).status_code == 200
+    theirs.refresh_from_db()
+    assert theirs.name == "校慶志工"

@@ -715,3 +715,15 @@ def test_two_adds_at_cap_minus_one_one_after_the_other(world, storage_dir):
     assert isinstance(results[0], Performance)
     assert isinstance(results[1], ValidationError)
     assert len(stored_files(storage_dir)) == 1
+
+
+def test_the_service_refuses_another_offices_item(world, make_member):
+    item = world.enter()
+    registry = acting(make_member(world.school, Role.REGISTRY))
+    with pytest.raises(PermissionDenied):
+        services.performance_staff_delete(performance=item, by=registry)
+    with pytest.raises(PermissionDenied):
+        services.performance_staff_edit(
+            performance=item, name="x", description="y", details=item.details, by=registry
+        )
+    assert Performance.objects.get(pk=item.pk).name == "校慶志工"

@@ -210,6 +210,8 @@ class PerformancesImport(ImportKind):
                 school=context.school,
                 school_year=context.school_year,
                 source__in=STAFF_SOURCES,
+                # Another office's items are theirs: a row like one of them is a new item.
+                entered_by_office__in=["", context.by.role if context.by else ""],
             ).only("pk", "student_id", "category", "name", "starts_on", *COMPARED)
         }
         plan = PerformancePlan()
@@ -362,6 +364,7 @@ class PerformancesImport(ImportKind):
             school_year=context.school_year,
             state=PerformanceState.SAVED,
             entered_by=context.by.user if context.by else None,
+            entered_by_office=context.by.role if context.by else "",
             **fields,
         )
 

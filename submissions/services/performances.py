@@ -304,6 +304,7 @@ def _create(
                 source=source,
                 state=state,
                 entered_by=by.user if by else None,
+                entered_by_office=by.role if by and source != PerformanceSource.STUDENT else "",
                 document=rows.get("document"),
                 media=rows.get("media"),
                 **fields,
@@ -596,6 +597,12 @@ def _raise_unless_office(by: "ActingContext", school_id: int) -> None:
         raise PermissionDenied("only an office of the student's school enters performances")
 
 
+def _raise_unless_own_office(performance: Performance, by: "ActingContext") -> None:
+    """An office changes only what it entered (items with no office: any office)."""
+    if performance.entered_by_office not in ("", by.role):
+        raise PermissionDenied("another office entered this performance")
+
+
 def _raise_unless_school_entered(performance: Performance) -> None:
     if performance.source not in STAFF_SOURCES:
         raise ValidationError(
@@ -686,6 +693,7 @@ def performance_staff_edit(
     """An office changes an item the school entered (never a student's own)."""
     now = now or timezone.now()
     _raise_unless_office(by, performance.school_id)
+    _raise_unless_own_office(performance, by)
     _raise_unless_school_entered(performance)
     problems: dict[str, list[str]] = {}
     source = source or performance.source
@@ -725,6 +733,7 @@ def performance_staff_delete(*, performance: Performance, by: "ActingContext") -
         .select_related("document", "media", "school", "school_year")
         .get(pk=performance.pk)
     )
+    _raise_unless_own_office(performance, by)
     _raise_unless_school_entered(performance)
     files = [f for f in (performance.document, performance.media) if f is not None]
     audit_write(
