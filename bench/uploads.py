@@ -57,7 +57,7 @@ for username in USERNAMES:
     term = enrolment.course.term
     policy, _ = SchoolPolicy.objects.get_or_create(school=school, school_year=term.school_year)
     # Only for the bench: far above the national range, so the run measures uploads, not caps.
-    SchoolPolicy.objects.filter(pk=policy.pk).update(outcome_upload_cap_per_term=1000000)
+    SchoolPolicy.objects.filter(pk=policy.pk).update(outcome_upload_cap_per_term=30000)  # smallint
     WindowExtension.objects.get_or_create(
         school=school, student=student, term=term, kind=ExtensionKind.OUTCOME_UPLOAD,
         defaults=dict(starts_at=now - dt.timedelta(minutes=1), ends_at=now + dt.timedelta(hours=6),
