@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +53,14 @@ def _required_attrs(required: bool) -> dict[str, str]:
     return {"aria-required": "true"} if required else {}
 
 
+def with_column(help_text: str, column: str) -> str:
+    """A help text followed by the central database's column name, for readers of another
+    language; in Chinese the label already is (about) that name, so it is left out."""
+    if (translation.get_language() or "").startswith("zh"):
+        return str(help_text)
+    return f"{help_text} ({column})" if help_text else column
+
+
 def detail_form_field(field: categories.DetailField) -> forms.Field:
     """The form field of one detail. Only its shape is fixed here (a list of codes, a date);
     numbers and required values are checked by the service, so that every problem of a
@@ -60,7 +69,7 @@ def detail_form_field(field: categories.DetailField) -> forms.Field:
     common: dict[str, Any] = {
         "label": _label(field.label, field.required),
         "required": False,
-        "help_text": f"{field.help_text} ({field.column})" if field.help_text else field.column,
+        "help_text": with_column(field.help_text, field.column),
     }
     if field.type == categories.DATE:
         return date_field(**common)
@@ -152,11 +161,7 @@ class PerformanceForm(forms.Form):
     def _setup_name(self, category: categories.Category) -> None:
         name = self.fields["name"]
         name.label = category.name_label
-        name.help_text = (
-            f"{category.name_help} ({category.name_column})"
-            if category.name_help
-            else category.name_column
-        )
+        name.help_text = with_column(category.name_help, category.name_column)
 
     def _setup_dates(self, category: categories.Category) -> None:
         if category.dates == categories.RANGE:
