@@ -77,11 +77,14 @@ def phase_for(context: ActingContext, *, now: dt.datetime, grade: int | None = N
     return Phase(open_now=open_now, next_up=upcoming[:3], now=now)
 
 
-def counters_for(context: ActingContext, *, year: SchoolYear | None) -> list[Counter]:
+def counters_for(
+    context: ActingContext, *, year: SchoolYear | None, student: Student | None = None
+) -> list[Counter]:
+    """The home page's counters; ``student`` is the acting student's record, when known."""
     school = context.school
     role = context.role
     if role == Role.STUDENT:
-        return _student_counters(context, year)
+        return _student_counters(context, year, student)
     if role == Role.HOMEROOM:
         classes = SchoolClass.objects.filter(school=school, homeroom_teacher=context.user)
         if year:
@@ -132,12 +135,15 @@ def counters_for(context: ActingContext, *, year: SchoolYear | None) -> list[Cou
     return counters
 
 
-def _student_counters(context: ActingContext, year: SchoolYear | None) -> list[Counter]:
+def _student_counters(
+    context: ActingContext, year: SchoolYear | None, student: Student | None
+) -> list[Counter]:
     policy = getattr(year, "policy", None) if year else None
     if policy is None:
         return []
     counters = []
-    student = Student.objects.filter(user=context.user, school=context.school).first()
+    if student is None:
+        student = Student.objects.filter(user=context.user, school=context.school).first()
     term = Term.objects.last_started_for(context.school)
     if student is not None and term is not None:
         # What the student has used of the caps: the term whose outcomes are being uploaded

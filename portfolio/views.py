@@ -21,6 +21,7 @@ from portfolio.forms import PolicyForm, SchoolYearForm, TermForm, WindowForm, ap
 from portfolio.jobs import RESULT_TEMPLATES
 from portfolio.lib import roc
 from portfolio.models import AuditLog, Job, School, SchoolPolicy, SchoolYear, Term, Window
+from records.models import Student
 
 ADMIN = Role.SCHOOL_ADMIN
 
@@ -36,9 +37,13 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("policy")
         .first()
     )
-    grade = None
+    grade = student = None
     if context.role == Role.STUDENT:
-        student = getattr(context.user, "student", None)
+        student = (
+            Student.objects.select_related("school_class")
+            .filter(user=context.user, school=context.school)
+            .first()
+        )
         if student is not None and student.school_class_id:
             grade = student.school_class.grade
     return render(
@@ -47,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "year": year,
             "phase": dashboard.phase_for(context, now=now, grade=grade),
-            "counters": dashboard.counters_for(context, year=year),
+            "counters": dashboard.counters_for(context, year=year, student=student),
             "code_check": dashboard.course_code_check_for(context),
         },
     )
