@@ -28,6 +28,7 @@ from records.services import corrections as correction_services
 from records.services import student_records
 from records.services.corrections import TOPIC_BY_KEY
 from records.services.student_records import STUDENT_DETAIL_ROLES, basic_data_for
+from submissions.services.portfolio import portfolio_for
 
 STUDENT = Role.STUDENT
 REGISTRY = Role.REGISTRY
@@ -283,6 +284,7 @@ def _render_student(request: HttpRequest, student: Student, *, revealed: str = "
             "for_student": False,
             "may_unmask": student_records.may_unmask(request.acting),
             "revealed_national_id": revealed,
+            "portfolio": portfolio_for(student, now=timezone.now()),
         },
     )
 

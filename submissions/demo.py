@@ -1,6 +1,6 @@
 """Demo portfolios for `seed_demo`: course outcomes and diverse performances with real files.
 
-The first ten students of class 101 (s001 to s010) get term-1 course outcomes in every state
+The first ten students of class 101 (s001 to s010) get course outcomes of term 1 in every state
 (awaiting certification, certified by the course's teacher, rejected with a reason, a draft)
 and diverse performances they added themselves; the class's cadres also get the posts the
 student-affairs office entered (shown, not counted against the cap). The files are small PDFs
@@ -112,7 +112,9 @@ def _seed_student(
 ) -> None:
     """The outcomes and performances of one student; each storage path written goes in paths."""
     enrolments = list(
-        CourseEnrolment.objects.filter(student=student, course__credits__gt=0)
+        CourseEnrolment.objects.filter(
+            student=student, course__credits__gt=0, course__term__number=1
+        )
         .select_related("course")
         .prefetch_related("course__teachers")
         .order_by("course__name", "pk")[: len(OUTCOMES)]

@@ -230,7 +230,7 @@ def portfolio_for(student: Student, *, now: dt.datetime) -> PortfolioPage:
     """The student's portfolio page, newest school year first, newest term first."""
     outcomes = list(
         CourseOutcome.objects.filter(student=student, school_id=student.school_id)
-        .select_related("enrolment__course__term__school_year", "document", "media")
+        .select_related("enrolment__course__term__school_year", "document", "media", "certified_by")
         .order_by("-created_at", "-id")
     )
     performances = list(
