@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.acting import ActingContext
 from accounts.models import Membership, Role
+from certification.services import awaiting_count_for
 from portfolio.models import SchoolYear, Term, Window, WindowKind
 from records.models import CORRECTION_OFFICES, SchoolClass, Student
 from records.services.corrections import open_corrections_count
@@ -85,6 +86,14 @@ def counters_for(
     role = context.role
     if role == Role.STUDENT:
         return _student_counters(context, year, student)
+    if role == Role.TEACHER:
+        return [
+            Counter(
+                _("Course outcomes awaiting your certification"),
+                awaiting_count_for(context),
+                link="certification:queue",
+            )
+        ]
     if role == Role.HOMEROOM:
         classes = SchoolClass.objects.filter(school=school, homeroom_teacher=context.user)
         if year:
@@ -124,6 +133,14 @@ def counters_for(
         Counter(_("Students on the roll"), students.count()),
         Counter(_("Classes this school year"), classes.count()),
     ]
+    if role == Role.REGISTRY:
+        counters.append(
+            Counter(
+                _("Outcomes awaiting certification by proxy (teachers who left)"),
+                awaiting_count_for(context),
+                link="certification:proxy",
+            )
+        )
     if role in CORRECTION_OFFICES:
         counters.append(
             Counter(

@@ -21,6 +21,8 @@ class Link:
 LINKS = [
     Link("outcomes:portfolio", _("My portfolio"), (R.STUDENT,)),
     Link("basicdata:mine", _("My basic data"), (R.STUDENT,)),
+    Link("certification:queue", _("Certification queue"), (R.TEACHER,)),
+    Link("certification:proxy", _("Proxy certification"), (R.REGISTRY,)),
     Link("accounts:members", _("Members"), (R.SCHOOL_ADMIN,)),
     Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),
     Link("portfolio:schedule", _("Schedule and policy"), (R.SCHOOL_ADMIN,)),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("submissions.urls_files")),
     path("", include("submissions.urls_performances")),
     path("", include("submissions.urls_outcomes")),
+    path("", include("certification.urls")),
 ]
 
 if settings.BENCH_VIEWS:

@@ -23,6 +23,7 @@ from submissions.models import (
     StoredFile,
 )
 from tests.conftest import client_for
+from tests.test_outcomes import World
 
 TZ = timezone.get_fixed_timezone(8 * 60)
 
@@ -175,6 +176,18 @@ class TestCounters:
             counters = client_for(member).get(reverse("home")).context["counters"]
         assert [(c.value, c.of) for c in counters[:2]] == [(2, 6), (1, 10)]
         assert term1.label in counters[0].label
+
+    def test_teacher_sees_what_awaits_their_certification(self, school, make_member):
+        world = World(school)
+        teacher = make_member(school, Role.TEACHER)
+        world.enrolment.course.teachers.add(teacher.user)
+        world.row()
+        world.row()
+        world.row(state=OutcomeState.DRAFT)  # not handed in
+        other_course = world.enrol(world.student, world.term1, "Chemistry")
+        world.row(enrolment=other_course)  # another teacher's
+        counters = client_for(teacher).get(reverse("home")).context["counters"]
+        assert [(c.value, c.link) for c in counters] == [(2, "certification:queue")]
 
     def test_homeroom_counts_their_class(self, school, make_member, term1):
         member = make_member(school, Role.HOMEROOM)

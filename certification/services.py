@@ -1,0 +1,492 @@
+"""Certification (認證) of course outcomes: the decisions and what the queue pages read.
+
+Certifying confirms only that an outcome is the student's own work from that course; it is
+never a judgement of quality or a grade (seed 003 item 2), so quality is not a reason to
+reject. Who decides:
+
+- a teacher of the course (or a deputy acting for one: the teacher is then the certifier);
+- the registry office, as proxy, for a course none of whose teachers is still an active
+  teacher of the school (seed 001 item 11), for the students of its own division.
+
+Both only while the certification window of the course's term is open for the course's
+grade. Each decision locks the outcome's row, so two people deciding at once end with one
+decision, and refuses an outcome that changed after the page showing it was drawn.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Membership, Role, User
+from portfolio.audit import audit_write
+from portfolio.models import Window, WindowKind
+from records.models import Course, SchoolClass
+from records.services.student_records import division_q
+from submissions.models import CourseOutcome, OutcomeState
+from submissions.services.windows import UploadWindow
+
+if TYPE_CHECKING:
+    from accounts.acting import ActingContext
+
+DECIDED = (OutcomeState.CERTIFIED, OutcomeState.REJECTED)
+# How far back the "decided" view of the queue looks.
+DECIDED_DAYS = 14
+REASON_TEXT_MAX = 500
+
+
+class RejectionReason(models.TextChoices):
+    """Why an outcome is sent back: what certification confirms, never its quality."""
+
+    NOT_OWN_WORK = "not_own_work", gettext_lazy("It is not the student's own work.")
+    NOT_THIS_COURSE = "not_this_course", gettext_lazy("It is not work from this course.")
+    FILE_UNUSABLE = "file_unusable", gettext_lazy("The file cannot be opened or is empty.")
+    DESCRIPTION_MISMATCH = (
+        "description_mismatch",
+        gettext_lazy("The short description does not match the work."),
+    )
+    OTHER = "other", gettext_lazy("Another reason (say which).")
+
+
+# --- the window -------------------------------------------------------------------------
+
+
+@dataclass
+class CertificationWindow(UploadWindow):
+    """The certification window of a course's term for its grade (no per-student extension)."""
+
+    def closed_message(self) -> str:
+        if self.next_window is None:
+            return _(
+                "Course outcomes can be certified or rejected only during the certification "
+                "window of the course's term, and none is open or scheduled for this course. "
+                "The school publishes its schedule."
+            )
+        return _(
+            "Course outcomes can be certified or rejected only during the certification "
+            "window. The next one for this course opens on %(start)s and closes on %(end)s."
+        ) % {
+            "start": date_format(timezone.localtime(self.next_window.starts_at), "Y-m-d H:i"),
+            "end": date_format(timezone.localtime(self.next_window.ends_at), "Y-m-d H:i"),
+        }
+
+
+def _pick_window(
+    windows: Iterable[Window], course: Course, now: dt.datetime
+) -> CertificationWindow:
+    """From windows not yet over, the one open for the course now and the next to come;
+    a window for all grades or for the course's grade counts (as for uploads)."""
+    mine = [
+        w
+        for w in windows
+        if w.term_id == course.term_id and w.grade in (None, course.grade) and w.ends_at > now
+    ]
+    open_now = [w for w in mine if w.is_open_at(now)]
+    upcoming = [w for w in mine if w.starts_at > now]
+    return CertificationWindow(
+        kind=WindowKind.CERTIFICATION,
+        now=now,
+        open_window=max(open_now, key=lambda w: w.ends_at, default=None),
+        next_window=min(upcoming, key=lambda w: w.starts_at, default=None),
+    )
+
+
+def _live_windows(term_ids: Iterable[int], now: dt.datetime) -> list[Window]:
+    return list(
+        Window.objects.filter(
+            term_id__in=set(term_ids), kind=WindowKind.CERTIFICATION, ends_at__gt=now
+        )
+    )
+
+
+def certification_window(course: Course, now: dt.datetime) -> CertificationWindow:
+    return _pick_window(_live_windows([course.term_id], now), course, now)
+
+
+def windows_for(courses: Iterable[Course], now: dt.datetime) -> dict[int, CertificationWindow]:
+    """Each course's window, in one query whatever the number of courses."""
+    courses = list(courses)
+    windows = _live_windows((c.term_id for c in courses), now)
+    return {course.pk: _pick_window(windows, course, now) for course in courses}
+
+
+# --- who may decide -----------------------------------------------------------------------
+
+
+def certifier(acting: "ActingContext") -> User:
+    """Whose decision it is: the principal when a deputy acts (the audit names both)."""
+    return acting.on_behalf_of or acting.user
+
+
+def teachers_all_left() -> Exists:
+    """Outcomes of a course none of whose teachers is an active teacher of the school
+    (or that has no teacher at all): the registry certifies them as proxy."""
+    active_teacher = Membership.objects.filter(
+        school=OuterRef("school"),
+        role=Role.TEACHER,
+        is_active=True,
+        user__courses_taught=OuterRef("enrolment__course"),
+    )
+    return ~Exists(active_teacher)
+
+
+def decision_scope(acting: "ActingContext") -> QuerySet[CourseOutcome]:
+    """The outcomes the acting person may decide on, in any state the student has sent
+    (drafts never reach the teacher); none for any other role."""
+    outcomes = CourseOutcome.objects.for_school(acting.school).exclude(state=OutcomeState.DRAFT)
+    if acting.role == Role.TEACHER:
+        return outcomes.filter(enrolment__course__teachers=certifier(acting))
+    if acting.role == Role.REGISTRY:
+        return outcomes.filter(teachers_all_left(), division_q(acting.division, prefix="student__"))
+    return outcomes.none()
+
+
+def awaiting_count_for(acting: "ActingContext") -> int:
+    """Outcomes waiting for the acting person's decision (one query), for the home page."""
+    return decision_scope(acting).filter(state=OutcomeState.SUBMITTED).count()
+
+
+# --- the decisions -----------------------------------------------------------------------
+
+
+def _decide(
+    *,
+    outcome: CourseOutcome,
+    by: "ActingContext",
+    now: dt.datetime,
+    seen_at: dt.datetime | None,
+) -> CourseOutcome:
+    """The outcome locked and checked for a decision now; call inside a transaction."""
+    locked = (
+        CourseOutcome.objects.select_for_update(of=("self",))
+        .select_related("student__school_class", "enrolment__course__term")
+        .filter(pk=outcome.pk)
+        .first()
+    )
+    if (
+        locked is None  # deleted meanwhile
+        or locked.school_id != by.school.pk
+        or not decision_scope(by).filter(pk=locked.pk).exists()
+    ):
+        raise PermissionDenied
+    certification_window(locked.enrolment.course, now).raise_if_closed()
+    if seen_at is not None and locked.updated_at != seen_at:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: [
+                    _(
+                        "It changed since you opened the page (it is now %(state)s); look at "
+                        "it again before deciding."
+                    )
+                    % {"state": locked.get_state_display().lower()}
+                ]
+            }
+        )
+    if locked.state != OutcomeState.SUBMITTED:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: [
+                    _("It is not awaiting certification; it is %(state)s.")
+                    % {"state": locked.get_state_display().lower()}
+                ]
+            }
+        )
+    return locked
+
+
+def _record(
+    outcome: CourseOutcome,
+    by: "ActingContext",
+    now: dt.datetime,
+    *,
+    state: str,
+    rejection_reason: str = "",
+    action: str,
+    **extra: Any,
+) -> None:
+    """Write a decision on an outcome ``_decide`` has locked (so it was awaiting one)."""
+    outcome.state = state
+    outcome.rejection_reason = rejection_reason
+    outcome.certified_by = certifier(by)
+    outcome.certified_at = now
+    outcome.save(
+        update_fields=["state", "rejection_reason", "certified_by", "certified_at", "updated_at"]
+    )
+    audit_write(
+        school=outcome.school,
+        by=by,
+        action=action,
+        target=outcome,
+        changes={
+            "state": [OutcomeState.SUBMITTED.value, state],
+            "certified_by": outcome.certified_by_id,
+            "proxy": by.role == Role.REGISTRY,
+            **extra,
+        },
+    )
+
+
+def outcome_certify(
+    *,
+    outcome: CourseOutcome,
+    by: "ActingContext",
+    now: dt.datetime | None = None,
+    seen_at: dt.datetime | None = None,
+) -> CourseOutcome:
+    """Certify an outcome awaiting certification: it may then be selected for the central
+    database. ``seen_at`` is the outcome's ``updated_at`` as the teacher's page showed it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        outcome = _decide(outcome=outcome, by=by, now=now, seen_at=seen_at)
+        _record(outcome, by, now, state=OutcomeState.CERTIFIED, action="outcome.certify")
+    return outcome
+
+
+def rejection_text(reason_code: str, reason_text: str) -> str:
+    """What the student reads: the reason, in the school's language, then the teacher's
+    words. The school's language, not the teacher's: it is stored once and read later by
+    a student whose language is not known now."""
+    with translation.override(settings.LANGUAGE_CODE):
+        label = str(RejectionReason(reason_code).label)
+    return f"{label}\n{reason_text}" if reason_text else label
+
+
+def _reason_problems(reason_code: str, reason_text: str) -> dict[str, list[str]]:
+    if reason_code not in RejectionReason.values:
+        return {"reason_code": [_("Choose the reason from the list.")]}
+    if reason_code == RejectionReason.OTHER and not reason_text:
+        return {"reason_text": [_("Say what the reason is: “another reason” needs your words.")]}
+    if len(reason_text) > REASON_TEXT_MAX:
+        return {
+            "reason_text": [
+                _("Your words may have at most %(max)s characters; they have %(n)s.")
+                % {"max": REASON_TEXT_MAX, "n": len(reason_text)}
+            ]
+        }
+    return {}
+
+
+def outcome_reject(
+    *,
+    outcome: CourseOutcome,
+    reason_code: str,
+    reason_text: str = "",
+    by: "ActingContext",
+    now: dt.datetime | None = None,
+    seen_at: dt.datetime | None = None,
+) -> CourseOutcome:
+    """Send an outcome back to the student with a reason from the list (and words of the
+    teacher's, required for "another reason"). The student may put it right and send it
+    again, when it comes back as awaiting certification."""
+    now = now or timezone.now()
+    reason_text = (reason_text or "").replace("\r\n", "\n").strip()
+    if problems := _reason_problems(reason_code, reason_text):
+        raise ValidationError(problems)
+    with transaction.atomic():
+        outcome = _decide(outcome=outcome, by=by, now=now, seen_at=seen_at)
+        _record(
+            outcome,
+            by,
+            now,
+            state=OutcomeState.REJECTED,
+            rejection_reason=rejection_text(reason_code, reason_text),
+            action="outcome.reject",
+            reason=reason_code,
+            reason_text=reason_text,
+        )
+    return outcome
+
+
+@dataclass
+class ManyResult:
+    done: list[CourseOutcome] = field(default_factory=list)
+    refused: list[tuple[CourseOutcome, str]] = field(default_factory=list)
+
+
+def certify_many(
+    *,
+    outcomes: Iterable[CourseOutcome],
+    by: "ActingContext",
+    now: dt.datetime | None = None,
+    seen_at: Mapping[int, dt.datetime | None] | None = None,
+) -> ManyResult:
+    """Certify several outcomes, each checked and committed on its own, so one refusal
+    leaves the others certified. ``seen_at`` maps an outcome's pk to what the page showed."""
+    now = now or timezone.now()
+    seen_at = seen_at or {}
+    result = ManyResult()
+    for outcome in outcomes:
+        try:
+            result.done.append(
+                outcome_certify(outcome=outcome, by=by, now=now, seen_at=seen_at.get(outcome.pk))
+            )
+        except ValidationError as exc:
+            result.refused.append((outcome, " ".join(exc.messages)))
+        except PermissionDenied:
+            result.refused.append((outcome, _("It is not an outcome you may decide on.")))
+    return result
+
+
+# --- what the queue pages read ---------------------------------------------------------
+
+
+class Show(models.TextChoices):
+    AWAITING = "awaiting", gettext_lazy("Awaiting your decision")
+    DECIDED = "decided", gettext_lazy("Decided in the last two weeks")
+
+
+@dataclass
+class QueueOptions:
+    """What the acting person's queue holds, whatever the filters: the courses (with their
+    counts and windows) and classes to filter by."""
+
+    courses: list[Course]
+    classes: list[SchoolClass]
+    awaiting: dict[int, int]
+    windows: dict[int, CertificationWindow]
+
+    @property
+    def total_awaiting(self) -> int:
+        return sum(self.awaiting.values())
+
+
+def _recent(now: dt.datetime) -> Q:
+    return Q(state__in=DECIDED, certified_at__gte=now - dt.timedelta(days=DECIDED_DAYS))
+
+
+def queue_options(acting: "ActingContext", *, now: dt.datetime) -> QueueOptions:
+    """A fixed number of queries (four, five on the registry's page), whatever the size."""
+    scope = decision_scope(acting).filter(Q(state=OutcomeState.SUBMITTED) | _recent(now))
+    awaiting: dict[int, int] = {}
+    course_ids = set()
+    for course_id, state, n in (
+        scope.values_list("enrolment__course", "state").annotate(n=Count("id")).order_by()
+    ):
+        course_ids.add(course_id)
+        if state == OutcomeState.SUBMITTED:
+            awaiting[course_id] = n
+    courses = Course.objects.filter(school=acting.school, pk__in=course_ids).select_related(
+        "term__school_year"
+    )
+    if acting.role == Role.REGISTRY:
+        courses = courses.prefetch_related("teachers")
+    courses = sorted(
+        courses,
+        key=lambda c: (c.term.school_year.roc_year, c.term.number, c.name, c.code, c.section),
+    )
+    classes = list(
+        SchoolClass.objects.filter(pk__in=scope.values("student__school_class")).order_by(
+            "grade", "name"
+        )
+    )
+    return QueueOptions(
+        courses=courses, classes=classes, awaiting=awaiting, windows=windows_for(courses, now)
+    )
+
+
+def queue_items(
+    acting: "ActingContext",
+    *,
+    now: dt.datetime,
+    show: str = Show.AWAITING,
+    course_id: int | None = None,
+    class_id: int | None = None,
+) -> QuerySet[CourseOutcome]:
+    """The outcomes to show, in the queue's order: course by term, then class and seat."""
+    items = decision_scope(acting)
+    items = (
+        items.filter(_recent(now))
+        if show == Show.DECIDED
+        else items.filter(state=OutcomeState.SUBMITTED)
+    )
+    if course_id:
+        items = items.filter(enrolment__course_id=course_id)
+    if class_id:
+        items = items.filter(student__school_class_id=class_id)
+    return items.select_related(
+        "student__school_class",
+        "enrolment__course__term__school_year",
+        "document",
+        "media",
+        "certified_by",
+    ).order_by(
+        "enrolment__course__term__school_year__roc_year",
+        "enrolment__course__term__number",
+        "enrolment__course__name",
+        "enrolment__course__code",
+        "enrolment__course__section",
+        "enrolment__course_id",
+        "student__school_class__grade",
+        "student__school_class__name",
+        "student__seat_number",
+        "student__student_number",
+        "created_at",
+        "pk",
+    )
+
+
+@dataclass
+class QueueItem:
+    outcome: CourseOutcome
+    # The item to show next once this one is decided (the following one, else the one before).
+    next_pk: int | None = None
+    # Set by the view: the reject form of this item.
+    reject_form: Any = None
+
+
+@dataclass
+class ClassGroup:
+    school_class: SchoolClass | None
+    items: list[QueueItem]
+
+
+@dataclass
+class CourseGroup:
+    course: Course
+    window: CertificationWindow
+    awaiting: int
+    classes: list[ClassGroup]
+
+    @property
+    def items(self) -> list[QueueItem]:
+        return [item for group in self.classes for item in group.items]
+
+
+def group_items(
+    outcomes: Iterable[CourseOutcome], options: QueueOptions, now: dt.datetime
+) -> list[CourseGroup]:
+    """Outcomes in queue order, grouped by course, then class (no query, unless an outcome
+    of a course the options did not know of yet came in between)."""
+    items = [QueueItem(outcome) for outcome in outcomes]
+    for i, item in enumerate(items):
+        neighbour = items[i + 1] if i + 1 < len(items) else items[i - 1] if i else None
+        item.next_pk = neighbour.outcome.pk if neighbour else None
+    courses = {course.pk: course for course in options.courses}
+    groups: list[CourseGroup] = []
+    for item in items:
+        course_id = item.outcome.enrolment.course_id
+        if not groups or groups[-1].course.pk != course_id:
+            course = courses.get(course_id, item.outcome.enrolment.course)
+            groups.append(
+                CourseGroup(
+                    course=course,
+                    window=options.windows.get(course.pk) or certification_window(course, now),
+                    awaiting=options.awaiting.get(course.pk, 0),
+                    classes=[],
+                )
+            )
+        classes = groups[-1].classes
+        school_class = item.outcome.student.school_class
+        if not classes or classes[-1].school_class != school_class:
+            classes.append(ClassGroup(school_class=school_class, items=[]))
+        classes[-1].items.append(item)
+    return groups

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from certification import views
+
+app_name = "certification"
+urlpatterns = [
+    # The teacher's queue (認證): outcomes awaiting certification, by course and class.
+    path("certification/", views.queue, name="queue"),
+    # The registry's proxy page: courses whose teachers have all left.
+    path("certification/proxy/", views.proxy, name="proxy"),
+    path("certification/certify-selected/", views.certify_many, name="certify_many"),
+    # One outcome: POST action=certify or action=reject (with the reason).
+    path("certification/<int:pk>/", views.decide, name="decide"),
+    path("certification/<int:pk>/reject/", views.reject, name="reject"),
+]

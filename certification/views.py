@@ -1,0 +1,289 @@
+"""The certification pages: the teacher's queue, the registry's proxy page, the decisions.
+
+Both pages show one form around the whole list: each item's Certify and Reject buttons send
+it to the item's own address (``formaction``), the "Certify selected" buttons to the
+address for several. Enter in a field presses the form's first button, a hidden one that
+asks for nothing to be done, so Enter never decides on an item by accident. After a
+decision the page comes back with the next item in view (``#item-<pk>``), the filters kept.
+
+Whether a decision is allowed (who, window, state, a page out of date) is the services'
+to say; an outcome outside the acting person's scope is a 404 here.
+"""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import acting_required
+from accounts.models import Role
+from certification import services
+from certification.forms import DecisionForm, QueueFilterForm, RejectForm
+from portfolio.forms import apply_errors
+from submissions.models import CourseOutcome, OutcomeState
+
+DECIDERS = (Role.TEACHER, Role.REGISTRY)
+PER_PAGE = 50
+# Query parameters of the list that a decision keeps when it returns to it.
+KEPT = ("course", "school_class", "show", "page")
+
+
+# --- access and small helpers -------------------------------------------------------------
+
+
+def get_outcome_for(request: HttpRequest, pk: int) -> CourseOutcome:
+    """An outcome the acting teacher (or the registry, as proxy) may decide on; 404 else."""
+    return get_object_or_404(
+        services.decision_scope(request.acting).select_related(
+            "student__school_class", "enrolment__course__term__school_year", "document", "media"
+        ),
+        pk=pk,
+    )
+
+
+def _list_url(request: HttpRequest) -> str:
+    name = "certification:proxy" if request.acting.role == Role.REGISTRY else "certification:queue"
+    return reverse(name)
+
+
+def _kept_query(request: HttpRequest, names: tuple[str, ...] = KEPT) -> str:
+    """The list's filters (and page) from the request's address, only the known ones."""
+    kept = {}
+    for name in names:
+        value = request.GET.get(name, "")
+        if value.isdigit() or (name == "show" and value in services.Show.values):
+            kept[name] = value
+    return urlencode(kept)
+
+
+def _back(request: HttpRequest, anchor: int | str | None = None) -> HttpResponse:
+    """Back to the list with its filters, the item ``anchor`` in view."""
+    url = _list_url(request)
+    if query := _kept_query(request):
+        url = f"{url}?{query}"
+    if anchor:
+        url = f"{url}#item-{anchor}"
+    return redirect(url)
+
+
+def _next_pk(request: HttpRequest) -> str:
+    """The item to show once this one is decided, as the list's page named it."""
+    value = request.GET.get("next", "")
+    return value if value.isdigit() else ""
+
+
+def _who(outcome: CourseOutcome) -> dict[str, str]:
+    return {"title": outcome.title, "student": outcome.student.name}
+
+
+def _refusal(outcome: CourseOutcome, reason: str) -> str:
+    return _("“%(title)s” by %(student)s: %(reason)s") % {**_who(outcome), "reason": reason}
+
+
+# --- the lists ---------------------------------------------------------------------------------
+
+
+def _listing(request: HttpRequest, *, proxy: bool) -> HttpResponse:
+    now = timezone.now()
+    acting = request.acting
+    options = services.queue_options(acting, now=now)
+    filter_form = QueueFilterForm(
+        request.GET or None, courses=options.courses, classes=options.classes
+    )
+    filters = filter_form.filters()
+    items = services.queue_items(acting, now=now, **filters)
+    page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
+    groups = services.group_items(page.object_list, options, now)
+    for group in groups:
+        for item in group.items:
+            item.reject_form = RejectForm(
+                pk=item.outcome.pk, initial={"seen_at": item.outcome.updated_at}
+            )
+    return render(
+        request,
+        "certification/queue.html",
+        {
+            "proxy": proxy,
+            "options": options,
+            "filter_form": filter_form,
+            "show": filters["show"],
+            "page": page,
+            "groups": groups,
+            "query": _kept_query(request),
+            "filter_query": _kept_query(request, names=KEPT[:-1]),
+            "now": now,
+        },
+    )
+
+
+@acting_required(Role.TEACHER)
+def queue(request: HttpRequest) -> HttpResponse:
+    """The acting teacher's outcomes awaiting certification, by course and class."""
+    return _listing(request, proxy=False)
+
+
+@acting_required(Role.REGISTRY)
+def proxy(request: HttpRequest) -> HttpResponse:
+    """Outcomes of courses whose teachers have all left, which the registry certifies."""
+    return _listing(request, proxy=True)
+
+
+# --- one decision ------------------------------------------------------------------------------
+
+
+@require_POST
+@acting_required(*DECIDERS)
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """``action=certify`` or ``action=reject`` (with the reason fields) on one outcome."""
+    outcome = get_outcome_for(request, pk)
+    action = request.POST.get("action")
+    if action == "reject":
+        return _reject(request, outcome)
+    if action != "certify":
+        messages.error(request, _("Choose Certify or Reject."))
+        return _back(request, outcome.pk)
+    form = DecisionForm(request.POST, pk=outcome.pk)
+    if not form.is_valid():
+        messages.error(request, _refusal(outcome, " ".join(form.errors["seen_at"])))
+        return _back(request, outcome.pk)
+    try:
+        services.outcome_certify(
+            outcome=outcome, by=request.acting, seen_at=form.cleaned_data["seen_at"]
+        )
+    except ValidationError as exc:
+        messages.error(request, _refusal(outcome, " ".join(exc.messages)))
+        return _back(request, outcome.pk)
+    except PermissionDenied:
+        raise Http404 from None
+    messages.success(request, _("Certified: “%(title)s” by %(student)s.") % _who(outcome))
+    return _back(request, _next_pk(request))
+
+
+def _reject(request: HttpRequest, outcome: CourseOutcome) -> HttpResponse:
+    form = RejectForm(request.POST, pk=outcome.pk)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.outcome_reject(
+                outcome=outcome,
+                reason_code=data["reason_code"],
+                reason_text=data["reason_text"],
+                by=request.acting,
+                seen_at=data["seen_at"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.success(
+                request,
+                _(
+                    "Rejected: “%(title)s” by %(student)s. The student sees your reason and "
+                    "may send the work again."
+                )
+                % _who(outcome),
+            )
+            return _back(request, _next_pk(request))
+    outcome.refresh_from_db()  # show the outcome as it is now, and take its time as seen
+    fresh = RejectForm(pk=outcome.pk, initial={"seen_at": outcome.updated_at})
+    return _reject_page(request, outcome, form, seen=fresh["seen_at"])
+
+
+def _reject_page(request: HttpRequest, outcome: CourseOutcome, form: RejectForm, seen=None):
+    return render(
+        request,
+        "certification/reject.html",
+        {
+            "outcome": outcome,
+            "form": form,
+            "seen": seen or form["seen_at"],
+            "window": services.certification_window(outcome.enrolment.course, timezone.now()),
+            "awaiting": outcome.state == OutcomeState.SUBMITTED,
+            "list_url": _list_url(request),
+            "query": _kept_query(request),
+            "next": _next_pk(request),
+        },
+    )
+
+
+@acting_required(*DECIDERS)
+def reject(request: HttpRequest, pk: int) -> HttpResponse:
+    """The reject form on a page of its own (the queue shows it in place)."""
+    outcome = get_outcome_for(request, pk)
+    form = RejectForm(pk=outcome.pk, initial={"seen_at": outcome.updated_at})
+    return _reject_page(request, outcome, form)
+
+
+# --- several at once ---------------------------------------------------------------------------
+
+
+def _seen(request: HttpRequest, pk: int) -> dt.datetime | None:
+    form = DecisionForm(request.POST, pk=pk)
+    return form.cleaned_data["seen_at"] if form.is_valid() else None
+
+
+def _report(request: HttpRequest, done: int, refused: list[tuple[int | None, str]]) -> HttpResponse:
+    """Say what was certified and what was not (and why), back at the first refused item."""
+    if not refused:
+        messages.success(
+            request,
+            ngettext("%(n)s outcome certified.", "%(n)s outcomes certified.", done) % {"n": done},
+        )
+        return _back(request)
+    messages.warning(
+        request,
+        _("%(done)s certified, %(refused)s refused: %(reasons)s")
+        % {"done": done, "refused": len(refused), "reasons": " · ".join(r for _pk, r in refused)},
+    )
+    return _back(request, refused[0][0])
+
+
+@require_POST
+@acting_required(*DECIDERS)
+def certify_many(request: HttpRequest) -> HttpResponse:
+    """Certify the ticked items; each is checked alone, and the page says which were not."""
+    if request.POST.get("enter"):
+        messages.info(
+            request,
+            _(
+                "Nothing was done: Enter alone decides nothing. Press Certify, Reject… or "
+                "Certify selected."
+            ),
+        )
+        return _back(request)
+    wanted = {int(pk) for pk in request.POST.getlist("selected") if pk.isdigit()}
+    if not wanted:
+        messages.warning(request, _("Tick the outcomes to certify first."))
+        return _back(request)
+    found = list(
+        services.decision_scope(request.acting)
+        .filter(pk__in=wanted)
+        .select_related("student", "enrolment__course")
+        .order_by("pk")
+    )
+    seen = {outcome.pk: _seen(request, outcome.pk) for outcome in found}
+    result = services.certify_many(
+        outcomes=[o for o in found if seen[o.pk] is not None], by=request.acting, seen_at=seen
+    )
+    refused: list[tuple[int | None, str]] = [
+        (o.pk, _refusal(o, reason)) for o, reason in result.refused
+    ]
+    refused += [
+        (o.pk, _refusal(o, _("the page was out of date; look at it again.")))
+        for o in found
+        if seen[o.pk] is None
+    ]
+    refused += [(None, _("an outcome that is not yours to decide on, or no longer exists"))] * (
+        len(wanted) - len(found)
+    )
+    return _report(request, len(result.done), refused)
