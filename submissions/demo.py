@@ -16,6 +16,7 @@ import datetime as dt
 import io
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from PIL import Image
 from pypdf import PdfWriter
@@ -37,11 +38,12 @@ from submissions.services.stored_files import delete_paths, store, stored_file_r
 
 DEMO_CLASS = "101"
 DEMO_STUDENTS = 10
+# (title, short description, file type) of each outcome; {course} is the course's name.
 OUTCOMES = [
-    ("物理實驗報告：單擺測重力加速度", "以單擺測量重力加速度，比較不同擺長的誤差來源。", "pdf"),
-    ("英文讀書心得：The Giver", "閱讀小說後撰寫心得，討論記憶與自由的關係。", "pdf"),
-    ("美術作品：校園一角水彩", "以水彩描繪校園中庭，練習透視與光影。", "png"),
-    ("數學小論文：費氏數列與黃金比例", "整理費氏數列的性質並以程式驗證其比值收斂。", "pdf"),
+    ("{course}學習單與反思", "整理{course}課堂的重點與提問，並寫下自己的反思。", "pdf"),
+    ("{course}小組報告", "與組員分工完成{course}的主題報告，負責資料蒐集與結論。", "pdf"),
+    ("{course}課堂作品照片", "{course}課堂實作的成品照片與說明。", "png"),
+    ("{course}期末專題", "以{course}所學完成期末專題，說明研究問題與方法。", "pdf"),
 ]
 # Indexed by the student's seat (1-based): what became of each of their outcomes.
 STATES = [
@@ -117,10 +119,15 @@ def _seed_student(
         )
         .select_related("course")
         .prefetch_related("course__teachers")
-        .order_by("course__name", "pk")[: len(OUTCOMES)]
+        # Courses with a teacher first, so the demo teachers have a queue; the rest show the
+        # registry's proxy certification (courses without an active teacher).
+        .annotate(teachers=Count("course__teachers"))
+        .order_by("-teachers", "course__name", "pk")[: len(OUTCOMES)]
     )
     for index, enrolment in enumerate(enrolments):
-        title, description, extension = OUTCOMES[index]
+        title, description, extension = (
+            text.format(course=enrolment.course.name) for text in OUTCOMES[index]
+        )
         with _checked(extension, seat) as checked:
             paths.append(store(student.school, checked))
             document = stored_file_row(student, checked)
