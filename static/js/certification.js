@@ -7,8 +7,14 @@
 //   the focus is in a field (typing a reason) or with Ctrl, Alt or Meta held.
 // - Enter in a tick box or a reason does not send the queue's form (without this file the
 //   server answers such a post by doing nothing).
+// - A page that comes back with an error summary puts the focus on it.
 (function () {
   "use strict";
+
+  // A refused form comes back with its error summary: the keyboard starts there (the
+  // summary's autofocus alone is not always honoured).
+  const summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
 
   const items = Array.from(document.querySelectorAll("[data-item]"));
   if (!items.length) return;
@@ -96,5 +102,5 @@
   if (help) help.hidden = false;
 
   const match = /^#item-(\d+)$/.exec(window.location.hash);
-  if (match) focusItem(document.getElementById("item-" + match[1]));
+  if (match && !summary) focusItem(document.getElementById("item-" + match[1]));
 })();
