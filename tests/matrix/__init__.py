@@ -39,3 +39,55 @@ def everyone(status: int, anon: int | None = None) -> dict[str, int | str]:
     expected: dict[str, int | str] = dict.fromkeys(ACTORS, status)
     expected["anon"] = status if anon is None else anon
     return expected
+
+
+def outcome_for_matrix(world, *, key: str, state: str, teacher=None, data: bytes = b""):
+    """A grade-10 day-division student of this school, with a credited course (taught by
+    ``teacher`` when given) and a course outcome in ``state`` whose document row is named by
+    ``key``; the document's bytes are stored only when ``data`` is given."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from accounts.models import Division
+    from records.models import Course, CourseEnrolment, SchoolClass, Student
+    from submissions.models import CourseOutcome, StoredFile
+
+    school, term = world["school"], world["term"]
+    letter = key[0].upper()
+    school_class = SchoolClass.objects.create(
+        school=school,
+        school_year=term.school_year,
+        name=f"{letter}01",
+        grade=10,
+        division=Division.DAY,
+    )
+    student = Student.objects.create(
+        school=school, student_number=f"{letter}0001", name="矩陣生", school_class=school_class
+    )
+    course = Course.objects.create(
+        school=school, term=term, code=letter * 23, name="物理", grade=10, credits=2
+    )
+    if teacher is not None:
+        course.teachers.add(teacher)
+    enrolment = CourseEnrolment.objects.create(school=school, student=student, course=course)
+    stored = StoredFile.objects.create(
+        school=school,
+        student=student,
+        storage_key=key.ljust(32, "0") + ".pdf",
+        display_name="成果.pdf",
+        extension="pdf",
+        mime="application/pdf",
+        size=len(data) or 1000,
+        sha256="0" * 64,
+    )
+    if data and not default_storage.exists(stored.storage_path):
+        default_storage.save(stored.storage_path, ContentFile(data))
+    return CourseOutcome.objects.create(
+        school=school,
+        student=student,
+        enrolment=enrolment,
+        title="成果",
+        description="簡述",
+        document=stored,
+        state=state,
+    )

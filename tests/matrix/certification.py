@@ -7,10 +7,9 @@ queue of their own), and the registry may not act as proxy on it (404). Other ro
 a teacher or registry member of another school reaches only their own, empty, lists.
 """
 
-from accounts.models import Division, Role
-from records.models import Course, CourseEnrolment, SchoolClass, Student
-from submissions.models import CourseOutcome, OutcomeState, StoredFile
-from tests.matrix import only
+from accounts.models import Role
+from submissions.models import OutcomeState
+from tests.matrix import only, outcome_for_matrix
 
 R = Role
 
@@ -20,36 +19,9 @@ def _outcome(world):
 
 
 def build(world, make_member):
-    school, term = world["school"], world["term"]
-    school_class = SchoolClass.objects.create(
-        school=school, school_year=term.school_year, name="C01", grade=10, division=Division.DAY
-    )
-    student = Student.objects.create(
-        school=school, student_number="C0001", name="認證生", school_class=school_class
-    )
-    course = Course.objects.create(
-        school=school, term=term, code="C" * 23, name="地理", grade=10, credits=2
-    )
-    course.teachers.add(make_member(school, R.TEACHER).user)
-    enrolment = CourseEnrolment.objects.create(school=school, student=student, course=course)
-    stored = StoredFile.objects.create(
-        school=school,
-        student=student,
-        storage_key="certification" + "0" * 19 + ".pdf",
-        display_name="成果.pdf",
-        extension="pdf",
-        mime="application/pdf",
-        size=1000,
-        sha256="0" * 64,
-    )
-    world["certification_outcome"] = CourseOutcome.objects.create(
-        school=school,
-        student=student,
-        enrolment=enrolment,
-        title="成果",
-        description="簡述",
-        document=stored,
-        state=OutcomeState.SUBMITTED,
+    teacher = make_member(world["school"], R.TEACHER).user
+    world["certification_outcome"] = outcome_for_matrix(
+        world, key="certification", state=OutcomeState.SUBMITTED, teacher=teacher
     )
 
 
