@@ -209,6 +209,8 @@ if S3_BUCKET:
             "file_overwrite": False,
         },
     }
+    # Where browsers reach the store, when the app reaches it elsewhere (signed links).
+    S3_PUBLIC_ENDPOINT_URL = env_str("S3_PUBLIC_ENDPOINT_URL")
 else:
     PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
     _files_storage = {
@@ -266,10 +268,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portfolio@localhost")
 # to which those views redirect with a short-lived signed URL.
 _FILES_ORIGINS: list[str] = []
 if S3_BUCKET:
-    _endpoint = urlsplit(env_str("S3_ENDPOINT_URL") or "https://s3.amazonaws.com")
+    _endpoint = urlsplit(
+        S3_PUBLIC_ENDPOINT_URL or env_str("S3_ENDPOINT_URL") or "https://s3.amazonaws.com"
+    )
     _FILES_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
-    if not env_str("S3_ENDPOINT_URL"):  # AWS itself: the bucket's virtual-hosted origin too
-        _FILES_ORIGINS.append("https://*.amazonaws.com")
+    if not (S3_PUBLIC_ENDPOINT_URL or env_str("S3_ENDPOINT_URL")):
+        _FILES_ORIGINS.append("https://*.amazonaws.com")  # AWS: the bucket's own host too
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

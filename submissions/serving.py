@@ -17,6 +17,8 @@ Whoever calls this has already decided that the person may open the file
 import logging
 import re
 
+import boto3
+from django.conf import settings
 from django.core.files.storage import Storage, default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
@@ -122,15 +124,37 @@ def disposition(stored: StoredFile, *, inline: bool) -> str:
 
 
 def signed_url(storage: Storage, stored: StoredFile, *, inline: bool) -> str:
-    """A URL for this file valid one minute, answered with our disposition and type."""
-    return storage.url(
-        stored.storage_path,
-        parameters={
-            "ResponseContentDisposition": disposition(stored, inline=inline),
-            "ResponseContentType": stored.mime,
-            "ResponseCacheControl": "private, no-store",
+    """A URL for this file valid one minute, answered with our disposition and type.
+
+    Signed for ``settings.S3_PUBLIC_ENDPOINT_URL`` when set: the address browsers reach the
+    store at, where the app itself talks to it on an internal one (``http://s3:9000`` in
+    docker-compose). A signature covers the host, so the link is signed for that address.
+    """
+    parameters = {
+        "ResponseContentDisposition": disposition(stored, inline=inline),
+        "ResponseContentType": stored.mime,
+        "ResponseCacheControl": "private, no-store",
+    }
+    public = getattr(settings, "S3_PUBLIC_ENDPOINT_URL", "")
+    if not public:
+        return storage.url(stored.storage_path, parameters=parameters, expire=SIGNED_URL_SECONDS)
+    client = storage.connection.meta.client
+    public_client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=public,
+        region_name=client.meta.region_name,
+        aws_access_key_id=storage.access_key,
+        aws_secret_access_key=storage.secret_key,
+        config=client.meta.config,
+    )
+    return public_client.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": storage.bucket_name,
+            "Key": storage._normalize_name(stored.storage_path),
+            **parameters,
         },
-        expire=SIGNED_URL_SECONDS,
+        ExpiresIn=SIGNED_URL_SECONDS,
     )
 
 

@@ -160,6 +160,25 @@ def test_download_redirects_to_a_short_signed_url_answering_as_attachment(
     assert headers["Content-Disposition"] == "attachment; filename*=utf-8''" + quote("實驗報告.pdf")
 
 
+def test_links_are_signed_for_the_address_browsers_reach(
+    world, bucket, make_member, s3_endpoint, settings
+):
+    """The app reaches the store at one address and browsers at another (docker-compose:
+    http://s3:9000 inside, the public name outside): links are signed for the public one."""
+    public = s3_endpoint.replace("127.0.0.1", "localhost")
+    settings.S3_PUBLIC_ENDPOINT_URL = public
+    stored = upload(world).document
+    response = owner_client(world, make_member).get(
+        reverse("files:download", kwargs={"pk": stored.pk})
+    )
+    url = response["Location"]
+    assert url.startswith(f"{public}/{bucket.name}/files/")
+    assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["60"]
+    status, headers, data = fetch(url)
+    assert status == 200 and data == make_pdf()
+    assert headers["Content-Disposition"].startswith("attachment;")
+
+
 def test_inline_redirects_to_a_url_answering_inline(world, bucket, make_member):
     stored = upload(world, name="report.pdf").document
     response = owner_client(world, make_member).get(

@@ -103,3 +103,24 @@ def test_file_previews_may_come_from_the_s3_endpoint_only_when_s3_is_used(tmp_pa
     )
     assert s3.returncode == 0, s3.stderr
     assert s3.stdout.count("https://minio.school.example:9000") == 3
+
+
+def test_file_previews_come_from_the_public_address_of_the_store(tmp_path):
+    script = (
+        "from django.conf import settings as s; d = s.CONTENT_SECURITY_POLICY['DIRECTIVES'];"
+        "print(d['img-src'], d['media-src'], d['frame-src'])"
+    )
+    done = _manage(
+        "shell",
+        "-c",
+        script,
+        env={
+            "PORTFOLIO_VAR_DIR": str(tmp_path),
+            "S3_BUCKET": "files",
+            "S3_ENDPOINT_URL": "http://s3:9000",
+            "S3_PUBLIC_ENDPOINT_URL": "https://files.school.example",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("https://files.school.example") == 3
+    assert "s3:9000" not in done.stdout
