@@ -10,7 +10,7 @@ the index, marked withdrawn, without their files. A withdrawn item is one the st
 (usually to upload a better version), so its files would be a second, outdated copy beside the
 current one; listing it keeps the record complete, so nothing seems to have vanished.
 
-Memory stays flat whatever the file sizes: each file is copied from storage in ``CHUNK``-sized
+Memory stays flat whatever the file sizes: each file is copied from storage in 64 KB
 pieces into a zip in a temporary file on disk (stored, not compressed: PDFs, images and media
 are compressed already), and the zip is then handed to storage as a file.
 """
@@ -18,6 +18,7 @@ are compressed already), and the zip is then handed to storage as a file.
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import re
 import tempfile
 import unicodedata
@@ -29,7 +30,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -46,13 +46,13 @@ from submissions.models import (
     PerformanceState,
     StoredFile,
 )
+from submissions.services.stored_files import read_chunks
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
 
 EXPORT_JOB = "submissions.portfolio_export"
 KEEP_HOURS = 24
-CHUNK = 64 * 1024
 SEGMENT_MAX = 60
 INDEX_NAME = "index.html"
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -265,8 +265,9 @@ def _zip_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
 def _copy_into(archive: zipfile.ZipFile, student: Student, export_file: ExportFile) -> None:
     """Copy one stored file into the zip in chunks, checking it is still the uploaded one."""
     stored = export_file.stored
+    chunks = read_chunks(StoredFile.path_for(student.school, stored.storage_key))
     try:
-        source = default_storage.open(StoredFile.path_for(student.school, stored.storage_key), "rb")
+        first = next(chunks, b"")
     except FileNotFoundError:
         export_file.problem = _("The file is missing from the school's storage.")
         export_file.path = ""
@@ -275,8 +276,8 @@ def _copy_into(archive: zipfile.ZipFile, student: Student, export_file: ExportFi
     info.compress_type = zipfile.ZIP_STORED
     info.file_size = stored.size
     digest = hashlib.sha256()
-    with source, archive.open(info, "w") as target:
-        while chunk := source.read(CHUNK):
+    with archive.open(info, "w") as target:
+        for chunk in itertools.chain([first], chunks):
             digest.update(chunk)
             target.write(chunk)
     if digest.hexdigest() != stored.sha256:

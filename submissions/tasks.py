@@ -25,7 +25,6 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterator
 
-from botocore.exceptions import ClientError
 from celery import shared_task
 from django.core.files.storage import Storage, default_storage
 from django.db.models import F, ForeignObjectRel, ProtectedError, Q, RestrictedError
@@ -34,13 +33,13 @@ from django.utils import timezone
 from portfolio.audit import audit_write
 from portfolio.models import School
 from submissions.models import StoredFile
+from submissions.services.stored_files import read_chunks
 
 log = logging.getLogger(__name__)
 
 FILES_ROOT = "files"
 ORPHAN_MIN_AGE = dt.timedelta(hours=1)
 UNREFERENCED_MIN_AGE = dt.timedelta(days=1)
-CHUNK_SIZE = 64 * 1024
 VERIFY_EVERY = dt.timedelta(days=7)
 
 
@@ -166,31 +165,9 @@ def _school_of(path: str, schools: dict[str, int]) -> int:
 # --- 3. rows whose file is gone or changed ---------------------------------------------------
 
 
-def _chunks(storage: Storage, path: str) -> Iterator[bytes]:
-    """The bytes of a stored file in blocks. On S3 the object's body is streamed (S3Storage's
-    file object would first copy the whole object into memory)."""
-    from storages.backends.s3 import S3Storage
-
-    if isinstance(storage, S3Storage):
-        try:
-            body = storage.bucket.Object(storage._normalize_name(path)).get()["Body"]
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(path) from None
-            raise
-        try:
-            yield from body.iter_chunks(CHUNK_SIZE)
-        finally:
-            body.close()
-        return
-    with storage.open(path, "rb") as file:
-        while chunk := file.read(CHUNK_SIZE):
-            yield chunk
-
-
 def _sha256(storage: Storage, path: str) -> str:
     digest = hashlib.sha256()
-    for chunk in _chunks(storage, path):
+    for chunk in read_chunks(path, storage):
         digest.update(chunk)
     return digest.hexdigest()
 

@@ -28,7 +28,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from submissions.files import FileRefused, mb_to_bytes
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -72,3 +76,40 @@ def limit_upload_size(request: HttpRequest, *, max_bytes: int) -> None:
     request.upload_limit_bytes = max_bytes
     request.upload_too_large = False
     request.upload_handlers.insert(0, SizeLimitUploadHandler(request, max_bytes=max_bytes))
+
+
+# --- what every upload page does with them ----------------------------------------------------
+
+
+def policy_upload_limit(policy: Any) -> int:
+    """The most any one file of a request may have under the school's policy; each kind of
+    file is checked against its own limit afterwards."""
+    return mb_to_bytes(max(policy.document_max_mb, policy.media_max_mb))
+
+
+def add_too_large_error(
+    request: HttpRequest, form: Any, policy: Any, *, unknown_field: str | None = None
+) -> bool:
+    """If the handler cut a file off: "too large" next to its field, in the words the file
+    checks use; True then. A field other than document/media counts as ``unknown_field``
+    (None: the form's general errors)."""
+    if not getattr(request, "upload_too_large", False):
+        return False
+    field = getattr(request, "upload_too_large_field", None)
+    if field not in ("document", "media"):
+        field = unknown_field
+    if field is None:
+        form.add_error(None, _("The upload was too large and was not received."))
+        return True
+    max_mb = policy.document_max_mb if field == "document" else policy.media_max_mb
+    refusal = FileRefused("too_large", {"kind": field, "max_bytes": mb_to_bytes(max_mb)})
+    form.add_error(field, refusal.message())
+    return True
+
+
+def upload_done(request: HttpRequest, url: str) -> HttpResponse:
+    """Where to go after a save: JSON for static/js/upload.js (which shows the progress bar,
+    then goes there), a redirect otherwise."""
+    if request.headers.get("x-requested-with") == "XMLHttpRequest":
+        return JsonResponse({"redirect": url})
+    return redirect(url)

@@ -13,7 +13,7 @@ error answers the page with its messages, which the script puts in place.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,13 +27,17 @@ from portfolio.forms import apply_errors
 from portfolio.models import SchoolPolicy
 from records.models import Student
 from records.views_student import get_own_student
-from submissions.files import FileRefused, mb_to_bytes
 from submissions.forms_outcomes import OutcomeFilesForm, OutcomeTextForm, OutcomeUploadForm
 from submissions.models import CourseOutcome, OutcomeState
 from submissions.services import outcomes as outcome_services
 from submissions.services.portfolio import outcome_item, outcome_item_for, portfolio_for
 from submissions.services.windows import policy_for
-from submissions.upload_handlers import limit_upload_size
+from submissions.upload_handlers import (
+    add_too_large_error,
+    limit_upload_size,
+    policy_upload_limit,
+    upload_done,
+)
 
 STUDENT = Role.STUDENT
 NOT_LINKED = "submissions/outcomes/not_linked.html"
@@ -62,38 +66,6 @@ def get_outcome_for(request: HttpRequest, pk: int) -> CourseOutcome:
 def _portfolio_url(outcome: CourseOutcome | None = None) -> str:
     url = reverse("outcomes:portfolio")
     return f"{url}#outcome-{outcome.pk}" if outcome is not None else url
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    """Sent by static/js/upload.js, which shows the progress bar."""
-    return request.headers.get("x-requested-with") == "XMLHttpRequest"
-
-
-def _done(request: HttpRequest, url: str) -> HttpResponse:
-    if _wants_json(request):
-        return JsonResponse({"redirect": url})
-    return redirect(url)
-
-
-def _too_large(request: HttpRequest, form, policy: SchoolPolicy) -> None:
-    """The file the upload handler cut off, refused next to its field in the usual words."""
-    field = getattr(request, "upload_too_large_field", None)
-    limits = {
-        "document": (policy.document_types, policy.document_max_mb),
-        "media": (policy.media_types, policy.media_max_mb),
-    }
-    if field not in limits:
-        form.add_error(None, _("The upload was too large and was not received."))
-        return
-    types, max_mb = limits[field]
-    refusal = FileRefused(
-        "too_large", {"kind": field, "max_bytes": mb_to_bytes(max_mb), "allowed_types": types}
-    )
-    form.add_error(field, refusal.message())
-
-
-def _upload_limit(policy: SchoolPolicy) -> int:
-    return mb_to_bytes(max(policy.document_max_mb, policy.media_max_mb))
 
 
 # --- the portfolio page --------------------------------------------------------------------
@@ -133,7 +105,7 @@ def _add(
         if request.method == "POST" and options.can_upload:
             form = OutcomeUploadForm(request.POST, request.FILES, **kwargs)
             if outcome := _upload(request, student, form, options.policy):
-                return _done(request, _portfolio_url(outcome))
+                return upload_done(request, _portfolio_url(outcome))
         else:
             wanted = request.GET.get("enrolment", "")
             chosen = next((e.pk for e in options.enrolments if str(e.pk) == wanted), None)
@@ -149,8 +121,7 @@ def _upload(
     request: HttpRequest, student: Student, form: OutcomeUploadForm, policy: SchoolPolicy
 ) -> CourseOutcome | None:
     """The outcome uploaded, or None with the reasons on the form."""
-    if getattr(request, "upload_too_large", False):
-        _too_large(request, form, policy)
+    if add_too_large_error(request, form, policy):
         form.is_valid()  # the other fields' errors too, in one go
         return None
     if not form.is_valid():
@@ -238,7 +209,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 def replace(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = get_outcome_for(request, pk)
     policy = policy_for(outcome.enrolment.course.term)
-    limit_upload_size(request, max_bytes=_upload_limit(policy))
+    limit_upload_size(request, max_bytes=policy_upload_limit(policy))
     return _replace(request, outcome, policy)
 
 
@@ -250,7 +221,7 @@ def _replace(request: HttpRequest, outcome: CourseOutcome, policy: SchoolPolicy)
         if request.method == "POST":
             form = OutcomeFilesForm(request.POST, request.FILES, policy=policy)
             if _replace_files(request, outcome, form, policy):
-                return _done(request, _portfolio_url(outcome))
+                return upload_done(request, _portfolio_url(outcome))
         else:
             form = OutcomeFilesForm(policy=policy)
     return render(
@@ -263,8 +234,7 @@ def _replace(request: HttpRequest, outcome: CourseOutcome, policy: SchoolPolicy)
 def _replace_files(
     request: HttpRequest, outcome: CourseOutcome, form: OutcomeFilesForm, policy: SchoolPolicy
 ) -> bool:
-    if getattr(request, "upload_too_large", False):
-        _too_large(request, form, policy)
+    if add_too_large_error(request, form, policy):
         return False
     if not form.is_valid():
         return False

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +32,6 @@ from records.models import SchoolClass
 from records.services.student_records import students_visible_to
 from records.views_student import get_own_student
 from submissions import performance_categories as categories
-from submissions.files import FileRefused, mb_to_bytes
 from submissions.forms_performances import (
     CategoryForm,
     PerformanceForm,
@@ -42,7 +41,12 @@ from submissions.forms_performances import (
 from submissions.models import Performance, PerformanceState
 from submissions.services import performances as services
 from submissions.services.windows import policy_for_year
-from submissions.upload_handlers import limit_upload_size
+from submissions.upload_handlers import (
+    add_too_large_error,
+    limit_upload_size,
+    policy_upload_limit,
+    upload_done,
+)
 
 STUDENT = Role.STUDENT
 OFFICES = (Role.STUDENT_AFFAIRS, Role.REGISTRY, Role.COUNSELLOR, Role.CURRICULUM)
@@ -86,31 +90,13 @@ def get_staff_performance_for(request: HttpRequest, pk: int) -> Performance:
 # --- Shared machinery ----------------------------------------------------------------------
 
 
-def _upload_limit(policy: SchoolPolicy) -> int:
-    """The most any one file of the request may have; each kind is checked again later."""
-    return max(mb_to_bytes(policy.document_max_mb), mb_to_bytes(policy.media_max_mb))
-
-
-def _too_large(request: HttpRequest, form: PerformanceForm, policy: SchoolPolicy) -> bool:
-    """Put "this file is too large" next to the file that was cut off; True if one was."""
-    if not getattr(request, "upload_too_large", False):
-        return False
-    field = getattr(request, "upload_too_large_field", "") or "document"
-    field = field if field in ("document", "media") else "document"
-    max_mb = policy.document_max_mb if field == "document" else policy.media_max_mb
-    form.is_valid()  # keeps what was typed and lists its own errors too
-    form.add_error(
-        field, FileRefused("too_large", {"kind": field, "max_bytes": mb_to_bytes(max_mb)}).message()
-    )
-    return True
-
-
 def _save(request: HttpRequest, form: PerformanceForm, policy: SchoolPolicy, write) -> Any:
     """On a POST of a valid form, run the service; its refusals go next to the fields.
     None: show the form again (with what was typed and every problem)."""
     if request.method != "POST":
         return None
-    if _too_large(request, form, policy) or not form.is_valid():
+    valid = form.is_valid()  # keeps what was typed and lists its own errors too
+    if add_too_large_error(request, form, policy, unknown_field="document") or not valid:
         _rule_errors(form, policy)
         return None
     try:
@@ -128,14 +114,6 @@ def _rule_errors(form: PerformanceForm, policy: SchoolPolicy) -> None:
     for field, messages_ in problems.items():
         if field in form.fields and field not in form.errors:
             form.add_error(field, messages_)
-
-
-def _done(request: HttpRequest, url: str) -> HttpResponse:
-    """Where to go after a save: JSON for static/js/upload.js (which shows the progress
-    bar and then goes there), a redirect otherwise."""
-    if request.headers.get("x-requested-with") == "XMLHttpRequest":
-        return JsonResponse({"redirect": url})
-    return redirect(url)
 
 
 def _in_portfolio(performance: Performance) -> str:
@@ -157,7 +135,7 @@ def add(request: HttpRequest) -> HttpResponse:
     student = get_own_student(request)
     status = services.performance_status(student) if student is not None else None
     if status is not None and request.method == "POST":
-        limit_upload_size(request, max_bytes=_upload_limit(status.policy))
+        limit_upload_size(request, max_bytes=policy_upload_limit(status.policy))
     return _add(request, student, status)
 
 
@@ -192,7 +170,7 @@ def _add(request: HttpRequest, student, status) -> HttpResponse:
         else:
             text = _("Saved: %(name)s.")
         messages.success(request, text % {"name": saved.name})
-        return _done(request, _in_portfolio(saved))
+        return upload_done(request, _in_portfolio(saved))
     context["form"] = form
     return render(request, "submissions/performances/add.html", context)
 
@@ -204,7 +182,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     performance = get_own_performance_for(request, pk)
     policy = policy_for_year(performance.school, performance.school_year)
     if request.method == "POST":
-        limit_upload_size(request, max_bytes=_upload_limit(policy))
+        limit_upload_size(request, max_bytes=policy_upload_limit(policy))
     return _edit(request, performance, policy)
 
 
@@ -240,7 +218,7 @@ def _edit(request: HttpRequest, performance: Performance, policy: SchoolPolicy) 
     )
     if saved is not None:
         messages.success(request, _("Saved: %(name)s.") % {"name": saved.name})
-        return _done(request, _in_portfolio(saved))
+        return upload_done(request, _in_portfolio(saved))
     context["form"] = form
     return render(request, "submissions/performances/edit.html", context)
 
@@ -383,7 +361,7 @@ def staff_add(request: HttpRequest) -> HttpResponse:
     year = _this_year(request)
     policy = _staff_policy(request, year)
     if request.method == "POST":
-        limit_upload_size(request, max_bytes=_upload_limit(policy))
+        limit_upload_size(request, max_bytes=policy_upload_limit(policy))
     return _staff_add(request, year, policy)
 
 
@@ -423,8 +401,8 @@ def _staff_add(request: HttpRequest, year: SchoolYear | None, policy: SchoolPoli
         )
         if "another" in request.POST:
             query = urlencode({"category": category.code})
-            return _done(request, f"{reverse('performances:staff_add')}?{query}")
-        return _done(request, reverse("performances:staff_list"))
+            return upload_done(request, f"{reverse('performances:staff_add')}?{query}")
+        return upload_done(request, reverse("performances:staff_list"))
     context["form"] = form
     return render(request, "submissions/performances/staff_form.html", context)
 
@@ -435,7 +413,7 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     performance = get_staff_performance_for(request, pk)
     policy = policy_for_year(performance.school, performance.school_year)
     if request.method == "POST":
-        limit_upload_size(request, max_bytes=_upload_limit(policy))
+        limit_upload_size(request, max_bytes=policy_upload_limit(policy))
     return _staff_edit(request, performance, policy)
 
 
@@ -463,7 +441,7 @@ def _staff_edit(request: HttpRequest, performance: Performance, policy: SchoolPo
     )
     if saved is not None:
         messages.success(request, _("Saved: %(name)s.") % {"name": saved.name})
-        return _done(request, reverse("performances:staff_list"))
+        return upload_done(request, reverse("performances:staff_list"))
     return render(
         request,
         "submissions/performances/staff_form.html",

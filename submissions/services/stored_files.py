@@ -8,14 +8,15 @@ neither a file nor a row. Files that a change makes unused are deleted after com
 
 import contextlib
 import logging
+from collections.abc import Iterator
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from portfolio.models import School, SchoolPolicy
 from records.models import Student
-from submissions.files import CheckedFile, FileRefused, check_upload, mb_to_bytes
+from submissions.files import CHUNK_SIZE, CheckedFile, FileRefused, check_upload, mb_to_bytes
 from submissions.models import StoredFile
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,31 @@ def delete_paths(paths: list[str]) -> None:
             default_storage.delete(path)
         except Exception:  # cleanup must not hide the original error
             log.exception("could not delete stored file %s", path)
+
+
+def read_chunks(path: str, storage: Storage | None = None) -> Iterator[bytes]:
+    """The bytes of a stored file in blocks, never whole; FileNotFoundError when it is gone.
+    On S3 the object's body is streamed (S3Storage's file object would first copy the whole
+    object into memory)."""
+    from botocore.exceptions import ClientError
+    from storages.backends.s3 import S3Storage
+
+    storage = storage or default_storage
+    if isinstance(storage, S3Storage):
+        try:
+            body = storage.bucket.Object(storage._normalize_name(path)).get()["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(path) from None
+            raise
+        try:
+            yield from body.iter_chunks(CHUNK_SIZE)
+        finally:
+            body.close()
+        return
+    with storage.open(path, "rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            yield chunk
 
 
 def stored_file_row(student: Student, checked: CheckedFile) -> StoredFile:
