@@ -23,7 +23,6 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -60,24 +59,8 @@ class RejectionReason(models.TextChoices):
 # --- the window -------------------------------------------------------------------------
 
 
-@dataclass
-class CertificationWindow(UploadWindow):
-    """The certification window of a course's term for its grade (no per-student extension)."""
-
-    def closed_message(self) -> str:
-        if self.next_window is None:
-            return _(
-                "Course outcomes can be certified or rejected only during the certification "
-                "window of the course's term, and none is open or scheduled for this course. "
-                "The school publishes its schedule."
-            )
-        return _(
-            "Course outcomes can be certified or rejected only during the certification "
-            "window. The next one for this course opens on %(start)s and closes on %(end)s."
-        ) % {
-            "start": date_format(timezone.localtime(self.next_window.starts_at), "Y-m-d H:i"),
-            "end": date_format(timezone.localtime(self.next_window.ends_at), "Y-m-d H:i"),
-        }
+# A course's certification window: the shared window type, never extended per student.
+CertificationWindow = UploadWindow
 
 
 def _pick_window(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from portfolio.models import SchoolPolicy, Term, Window, WindowKind
 from records.models import Student
@@ -39,6 +39,45 @@ def _local(moment: dt.datetime) -> str:
     return date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
+# What a closed window says, by kind: when none is scheduled, and when the next one is.
+CLOSED_MESSAGES = {
+    WindowKind.OUTCOME_UPLOAD: (
+        _(
+            "Course outcomes can be uploaded or changed only during the outcome-upload "
+            "window for this term, and none is open or scheduled. The school publishes its "
+            "schedule."
+        ),
+        _(
+            "Course outcomes can be uploaded or changed only during the outcome-upload "
+            "window. The next one opens on %(start)s and closes on %(end)s."
+        ),
+    ),
+    WindowKind.PERFORMANCE_UPLOAD: (
+        _(
+            "Diverse performances can be added or changed only during the "
+            "performance-upload window, and none is open or scheduled. The school "
+            "publishes its schedule."
+        ),
+        _(
+            "Diverse performances can be added or changed only during the "
+            "performance-upload window. The next one opens on %(start)s and closes on "
+            "%(end)s."
+        ),
+    ),
+    WindowKind.CERTIFICATION: (
+        _(
+            "Course outcomes can be certified or rejected only during the certification "
+            "window of the course's term, and none is open or scheduled for this course. "
+            "The school publishes its schedule."
+        ),
+        _(
+            "Course outcomes can be certified or rejected only during the certification "
+            "window. The next one for this course opens on %(start)s and closes on %(end)s."
+        ),
+    ),
+}
+
+
 @dataclass
 class UploadWindow:
     kind: str
@@ -65,30 +104,12 @@ class UploadWindow:
         return remaining.days + (1 if remaining.seconds or remaining.microseconds else 0)
 
     def closed_message(self) -> str:
-        if self.kind == WindowKind.PERFORMANCE_UPLOAD:
-            if self.next_window is None:
-                return _(
-                    "Diverse performances can be added or changed only during the "
-                    "performance-upload window, and none is open or scheduled. The school "
-                    "publishes its schedule."
-                )
-            message = _(
-                "Diverse performances can be added or changed only during the "
-                "performance-upload window. The next one opens on %(start)s and closes on "
-                "%(end)s."
-            )
-        else:
-            if self.next_window is None:
-                return _(
-                    "Course outcomes can be uploaded or changed only during the "
-                    "outcome-upload window for this term, and none is open or scheduled. "
-                    "The school publishes its schedule."
-                )
-            message = _(
-                "Course outcomes can be uploaded or changed only during the outcome-upload "
-                "window. The next one opens on %(start)s and closes on %(end)s."
-            )
-        return message % {
+        none_scheduled, next_one = CLOSED_MESSAGES.get(
+            self.kind, CLOSED_MESSAGES[WindowKind.OUTCOME_UPLOAD]
+        )
+        if self.next_window is None:
+            return str(none_scheduled)
+        return str(next_one) % {
             "start": _local(self.next_window.starts_at),
             "end": _local(self.next_window.ends_at),
         }
