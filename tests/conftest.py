@@ -152,3 +152,36 @@ def _storage_in_tmp(storage_dir):
 def stored_files(location: Path) -> list[Path]:
     """Every file under a storage folder."""
     return [p for p in location.rglob("*") if p.is_file()] if location.exists() else []
+
+
+def at_once(*calls) -> list[object]:
+    """Run the calls in threads released together; each one's result, or the exception it
+    raised, in the order they finished. Each thread reads messages in English (a new thread
+    starts in the site's language) and closes its own database connection."""
+    import threading
+
+    from django.db import connection
+    from django.utils import translation
+
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = []
+    lock = threading.Lock()
+
+    def run(call):
+        try:
+            barrier.wait(timeout=10)
+            with translation.override("en"):
+                result: object = call()
+        except Exception as exc:  # collected for the test to assert on
+            result = exc
+        finally:
+            connection.close()
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results

@@ -1,7 +1,7 @@
 """Certification (認證) services: who may decide, when, on what, and what is recorded."""
 
 import datetime as dt
-import threading
+import functools
 import time
 
 import pytest
@@ -26,6 +26,7 @@ from portfolio.models import AuditLog, Window, WindowKind
 from records.models import CourseEnrolment, SchoolClass, Student
 from submissions.models import CourseOutcome, OutcomeState
 from submissions.services.outcomes import outcome_replace_file, outcome_withdraw
+from tests.conftest import at_once
 from tests.test_outcomes import World, at, pdf
 
 
@@ -512,30 +513,14 @@ def test_queue_groups_by_course_then_class(w, tan):
 
 
 def _decide_in_parallel(outcome, contexts, now) -> list[object]:
-    barrier = threading.Barrier(len(contexts))
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def run(by):
-        try:
-            barrier.wait(timeout=10)
-            with translation.override("en"):
-                result: object = outcome_certify(
-                    outcome=outcome, by=by, now=now, seen_at=outcome.updated_at
-                )
-        except Exception as exc:  # collected and asserted on below
-            result = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run, args=(by,)) for by in contexts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+    return at_once(
+        *(
+            functools.partial(
+                outcome_certify, outcome=outcome, by=by, now=now, seen_at=outcome.updated_at
+            )
+            for by in contexts
+        )
+    )
 
 
 @pytest.mark.skipif(

@@ -17,7 +17,7 @@ from portfolio.models import AuditLog, Window, WindowKind
 from records.models import CourseEnrolment, Student
 from submissions.models import CourseOutcome, OutcomeState, StoredFile
 from submissions.services import outcomes as outcome_services
-from tests.conftest import client_for, stored_files
+from tests.conftest import at_once, client_for, stored_files
 from tests.test_files import HTML, MB, make_mp3, make_pdf, make_png
 from tests.test_outcomes import World
 
@@ -558,10 +558,7 @@ def test_an_edit_that_changes_nothing_writes_no_audit(world):
 def test_two_upload_requests_at_cap_minus_one_accept_exactly_one(
     school, storage_dir, make_member, monkeypatch
 ):
-    import threading
     import time
-
-    from django.db import connection
 
     world = World(school)  # a cap of two per term
     with time_machine.travel(world.inside, tick=False):
@@ -574,21 +571,11 @@ def test_two_upload_requests_at_cap_minus_one_accept_exactly_one(
             return real_row(*args, **kwargs)
 
         monkeypatch.setattr(outcome_services, "stored_file_row", slow_row)
-        barrier = threading.Barrier(2)
-        statuses: list[int] = []
 
         def post():
-            try:
-                barrier.wait(timeout=10)
-                statuses.append(client.post(ADD, form_data(world)).status_code)
-            finally:
-                connection.close()
+            return client.post(ADD, form_data(world)).status_code
 
-        threads = [threading.Thread(target=post) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        statuses = at_once(post, post)
     assert sorted(statuses) == [200, 302]  # one redirected to the portfolio, one refused
     assert CourseOutcome.objects.count() == 2
     assert StoredFile.objects.count() == 2

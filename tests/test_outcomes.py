@@ -1,7 +1,6 @@
 """Course outcomes: upload within the window and the cap, files and rows written together."""
 
 import datetime as dt
-import threading
 import time
 
 import pytest
@@ -18,7 +17,7 @@ from submissions.models import CourseOutcome, OutcomeState, StoredFile
 from submissions.services import outcomes as outcome_services
 from submissions.services import stored_files as stored_files_service
 from submissions.services.outcomes import outcome_replace_file, outcome_upload, outcome_withdraw
-from tests.conftest import stored_files
+from tests.conftest import at_once, stored_files
 from tests.test_files import HTML, make_mp3, make_pdf
 
 TAIPEI = dt.timezone(dt.timedelta(hours=8))
@@ -422,30 +421,7 @@ def test_replace_refused_when_certified_or_outside_the_window(world, storage_dir
 
 
 def _upload_in_parallel(world, storage_dir) -> list[object]:
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            # A new thread starts in the site's default language; read messages in English.
-            with translation.override("en"):
-                outcome = world.upload()
-            result: object = outcome
-        except Exception as exc:  # collected and asserted on below
-            result = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+    return at_once(world.upload, world.upload)
 
 
 @pytest.mark.skipif(

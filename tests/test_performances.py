@@ -2,7 +2,6 @@
 counting only the student's own items, files and rows together, the offices' items)."""
 
 import datetime as dt
-import threading
 import time
 
 import pytest
@@ -26,7 +25,7 @@ from submissions.models import (
     WindowExtension,
 )
 from submissions.services import performances as services
-from tests.conftest import stored_files
+from tests.conftest import at_once, stored_files
 from tests.test_files import HTML, make_mp3, make_pdf
 
 COMPETITION = {"competition_level": "3", "award": "佳作", "participation": "1"}
@@ -673,27 +672,7 @@ def test_two_parallel_adds_at_cap_minus_one_accept_exactly_one(
         return real_row(*args, **kwargs)
 
     monkeypatch.setattr(services, "stored_file_row", slow_row)
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            with translation.override("en"):  # a new thread starts in the site's language
-                result: object = world.add()
-        except Exception as exc:  # collected and asserted on below
-            result = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    results = at_once(world.add, world.add)
     accepted = [r for r in results if isinstance(r, Performance)]
     refused = [r for r in results if isinstance(r, ValidationError)]
     assert len(accepted) == 1 and len(refused) == 1, results
