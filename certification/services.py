@@ -32,7 +32,7 @@ from portfolio.models import Window, WindowKind
 from records.models import Course, SchoolClass
 from records.services.student_records import division_q
 from submissions.models import CourseOutcome, OutcomeState
-from submissions.services.windows import UploadWindow
+from submissions.services.windows import UploadWindow, pick_window
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
@@ -66,20 +66,12 @@ CertificationWindow = UploadWindow
 def _pick_window(
     windows: Iterable[Window], course: Course, now: dt.datetime
 ) -> CertificationWindow:
-    """From windows not yet over, the one open for the course now and the next to come;
-    a window for all grades or for the course's grade counts (as for uploads)."""
-    mine = [
-        w
-        for w in windows
-        if w.term_id == course.term_id and w.grade in (None, course.grade) and w.ends_at > now
-    ]
-    open_now = [w for w in mine if w.is_open_at(now)]
-    upcoming = [w for w in mine if w.starts_at > now]
-    return CertificationWindow(
+    """The course's certification window among windows not yet over (of any term)."""
+    return pick_window(
+        [w for w in windows if w.term_id == course.term_id],
         kind=WindowKind.CERTIFICATION,
         now=now,
-        open_window=max(open_now, key=lambda w: w.ends_at, default=None),
-        next_window=min(upcoming, key=lambda w: w.starts_at, default=None),
+        grade=course.grade,
     )
 
 

@@ -5,6 +5,7 @@ The times decide, on the server, at the moment of the request; a registry extens
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -119,6 +120,29 @@ class UploadWindow:
             raise ValidationError({NON_FIELD_ERRORS: [self.closed_message()]})
 
 
+def pick_window(
+    windows: Iterable[Window],
+    *,
+    kind: str,
+    now: dt.datetime,
+    grade: int | None = None,
+    extension: WindowExtension | None = None,
+) -> UploadWindow:
+    """Among ``windows`` (of one kind), the one open at ``now`` for ``grade`` (a window for
+    all grades counts; no grade: every window) and the next to open; the latest-closing
+    and the soonest-opening when several do."""
+    mine = [w for w in windows if grade is None or w.grade in (None, grade)]
+    open_now = [w for w in mine if w.is_open_at(now)]
+    upcoming = [w for w in mine if w.starts_at > now]
+    return UploadWindow(
+        kind=kind,
+        now=now,
+        open_window=max(open_now, key=lambda w: w.ends_at, default=None),
+        next_window=min(upcoming, key=lambda w: w.starts_at, default=None),
+        extension=extension,
+    )
+
+
 def upload_window(
     *,
     kind: str,
@@ -130,7 +154,7 @@ def upload_window(
     """The open window of ``kind`` among ``terms`` for ``grade`` at ``now``, the next one,
     and the student's extension in force, if any."""
     terms = [terms] if isinstance(terms, Term) else list(terms)
-    windows = Window.objects.filter(term__in=terms, kind=kind).for_grade(grade)
+    windows = Window.objects.filter(term__in=terms, kind=kind, ends_at__gt=now)
     extension = None
     if student is not None:
         extension = (
@@ -144,10 +168,4 @@ def upload_window(
             .order_by("-ends_at")
             .first()
         )
-    return UploadWindow(
-        kind=kind,
-        now=now,
-        open_window=windows.open_at(now).order_by("-ends_at").first(),
-        next_window=windows.upcoming_at(now).order_by("starts_at").first(),
-        extension=extension,
-    )
+    return pick_window(windows, kind=kind, now=now, grade=grade, extension=extension)
