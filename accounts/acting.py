@@ -39,6 +39,12 @@ class ActingContext:
         return self.deputy.principal if self.deputy else None
 
     @property
+    def principal(self) -> User:
+        """Whose work this is: the person a deputy acts for, else the user themself.
+        Scopes ("my classes", "my courses") and decisions are the principal's."""
+        return self.deputy.principal if self.deputy else self.user
+
+    @property
     def is_staff_role(self) -> bool:
         return self.role in STAFF_ROLES
 

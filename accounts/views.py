@@ -3,14 +3,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import acting, services
+from accounts.access import get_deputy_for, get_member_for, get_membership_for
 from accounts.decorators import acting_required
 from accounts.forms import (
     DeputyForm,
@@ -47,27 +48,6 @@ def switch(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/switch.html",
         {"choices": choices, "next": next_url, "current": request.acting},
-    )
-
-
-def get_member_for(request: HttpRequest, pk: int) -> User:
-    """A user who holds (or held) a role in the acting school; 404 otherwise."""
-    school = request.acting.school
-    user = User.objects.filter(pk=pk, memberships__school=school).distinct().first()
-    if user is None:
-        raise Http404
-    return user
-
-
-def get_membership_for(request: HttpRequest, pk: int) -> Membership:
-    return get_object_or_404(
-        Membership.objects.select_related("user", "school"), pk=pk, school=request.acting.school
-    )
-
-
-def get_deputy_for(request: HttpRequest, pk: int) -> Deputy:
-    return get_object_or_404(
-        Deputy.objects.select_related("principal", "deputy"), pk=pk, school=request.acting.school
     )
 
 
@@ -138,7 +118,7 @@ def member_add(request: HttpRequest) -> HttpResponse:
 
 @acting_required(ADMIN)
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_member_for(request, pk)
+    member = get_member_for(request.acting, pk)
     school = request.acting.school
     profile_form = MemberEditForm(initial={"name": member.name, "email": member.email})
     password_form = PasswordSetForm()
@@ -193,7 +173,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(ADMIN)
 def membership_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = get_membership_for(request, pk)
+    membership = get_membership_for(request.acting, pk)
     try:
         services.membership_set_active(
             membership=membership, active=not membership.is_active, by=request.acting
@@ -240,7 +220,7 @@ def deputy_add(request: HttpRequest) -> HttpResponse:
 
 @acting_required(ADMIN)
 def deputy_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_deputy_for(request, pk)
+    record = get_deputy_for(request.acting, pk)
     initial = {
         "role": record.role,
         "division": record.division,
@@ -265,7 +245,7 @@ def deputy_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(ADMIN)
 def deputy_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_deputy_for(request, pk)
+    record = get_deputy_for(request.acting, pk)
     services.deputy_delete(record=record, by=request.acting)
     messages.success(request, _("Deputy removed."))
     return redirect("accounts:deputies")

@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Membership, Role, User
+from accounts.models import Role
+from certification.access import decision_scope
 from portfolio.audit import audit_write
 from portfolio.models import Window, WindowKind
 from records.models import Course, SchoolClass
-from records.services.student_records import division_q
 from submissions.models import CourseOutcome, OutcomeState
 from submissions.services.windows import UploadWindow, pick_window
 
@@ -95,34 +95,6 @@ def windows_for(courses: Iterable[Course], now: dt.datetime) -> dict[int, Certif
 
 
 # --- who may decide -----------------------------------------------------------------------
-
-
-def certifier(acting: "ActingContext") -> User:
-    """Whose decision it is: the principal when a deputy acts (the audit names both)."""
-    return acting.on_behalf_of or acting.user
-
-
-def teachers_all_left() -> Exists:
-    """Outcomes of a course none of whose teachers is an active teacher of the school
-    (or that has no teacher at all): the registry certifies them as proxy."""
-    active_teacher = Membership.objects.filter(
-        school=OuterRef("school"),
-        role=Role.TEACHER,
-        is_active=True,
-        user__courses_taught=OuterRef("enrolment__course"),
-    )
-    return ~Exists(active_teacher)
-
-
-def decision_scope(acting: "ActingContext") -> QuerySet[CourseOutcome]:
-    """The outcomes the acting person may decide on, in any state the student has sent
-    (drafts never reach the teacher); none for any other role."""
-    outcomes = CourseOutcome.objects.for_school(acting.school).exclude(state=OutcomeState.DRAFT)
-    if acting.role == Role.TEACHER:
-        return outcomes.filter(enrolment__course__teachers=certifier(acting))
-    if acting.role == Role.REGISTRY:
-        return outcomes.filter(teachers_all_left(), division_q(acting.division, prefix="student__"))
-    return outcomes.none()
 
 
 def awaiting_count_for(acting: "ActingContext") -> int:
@@ -191,7 +163,7 @@ def _record(
     """Write a decision on an outcome ``_decide`` has locked (so it was awaiting one)."""
     outcome.state = state
     outcome.rejection_reason = rejection_reason
-    outcome.certified_by = certifier(by)
+    outcome.certified_by = by.principal
     outcome.certified_at = now
     outcome.save(
         update_fields=["state", "rejection_reason", "certified_by", "certified_at", "updated_at"]

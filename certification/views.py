@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import acting_required
 from accounts.models import Role
 from certification import services
+from certification.access import decision_scope, get_outcome_for
 from certification.forms import DecisionForm, QueueFilterForm, RejectForm
 from portfolio.forms import apply_errors
 from submissions.models import CourseOutcome, OutcomeState
@@ -38,16 +39,6 @@ KEPT = ("course", "school_class", "show", "page")
 
 
 # --- access and small helpers -------------------------------------------------------------
-
-
-def get_outcome_for(request: HttpRequest, pk: int) -> CourseOutcome:
-    """An outcome the acting teacher (or the registry, as proxy) may decide on; 404 else."""
-    return get_object_or_404(
-        services.decision_scope(request.acting).select_related(
-            "student__school_class", "enrolment__course__term__school_year", "document", "media"
-        ),
-        pk=pk,
-    )
 
 
 def _list_url(request: HttpRequest) -> str:
@@ -144,7 +135,7 @@ def proxy(request: HttpRequest) -> HttpResponse:
 @acting_required(*DECIDERS)
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     """``action=certify`` or ``action=reject`` (with the reason fields) on one outcome."""
-    outcome = get_outcome_for(request, pk)
+    outcome = get_outcome_for(request.acting, pk)
     action = request.POST.get("action")
     if action == "reject":
         return _reject(request, outcome)
@@ -219,7 +210,7 @@ def _reject_page(request: HttpRequest, outcome: CourseOutcome, form: RejectForm,
 @acting_required(*DECIDERS)
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     """The reject form on a page of its own (the queue shows it in place)."""
-    outcome = get_outcome_for(request, pk)
+    outcome = get_outcome_for(request.acting, pk)
     form = RejectForm(pk=outcome.pk, initial={"seen_at": outcome.updated_at})
     return _reject_page(request, outcome, form)
 
@@ -266,7 +257,7 @@ def certify_many(request: HttpRequest) -> HttpResponse:
         messages.warning(request, _("Tick the outcomes to certify first."))
         return _back(request)
     found = list(
-        services.decision_scope(request.acting)
+        decision_scope(request.acting)
         .filter(pk__in=wanted)
         .select_related("student", "enrolment__course")
         .order_by("pk")

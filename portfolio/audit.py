@@ -1,19 +1,17 @@
 """The one way to write the audit trail. Every service that changes data calls it."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 
+from portfolio.actor import Actor
 from portfolio.models import AuditLog, School
-
-if TYPE_CHECKING:
-    from accounts.acting import ActingContext
 
 
 def audit_write(
     *,
     school: School | None,
-    by: "ActingContext | None",
+    by: Actor | None,
     action: str,
     target: models.Model | None = None,
     changes: dict[str, Any] | None = None,

@@ -9,17 +9,15 @@ a conditional UPDATE, so a job runs once however often its message is delivered.
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
+from portfolio.actor import Actor
 from portfolio.audit import audit_write
 from portfolio.models import Job, JobStatus, School
-
-if TYPE_CHECKING:
-    from accounts.acting import ActingContext
 
 Handler = Callable[[Job, Callable[[int, int], None]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -44,7 +42,7 @@ def job_start(
     school: School,
     kind: str,
     params: dict[str, Any],
-    by: "ActingContext | None",
+    by: Actor | None,
     input_file: File | None = None,
 ) -> Job:
     if kind not in HANDLERS:

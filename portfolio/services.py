@@ -1,7 +1,7 @@
 """Writes to the schedule and policy. Views, tasks and commands call these, nothing else."""
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,11 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portfolio import rules
+from portfolio.actor import Actor
 from portfolio.audit import audit_write, diff_fields
 from portfolio.models import School, SchoolPolicy, SchoolYear, Term, Window, WindowState
-
-if TYPE_CHECKING:
-    from accounts.acting import ActingContext
 
 POLICY_FIELDS = [
     "outcome_upload_cap_per_term",
@@ -37,7 +35,7 @@ def school_create(
     name: str,
     name_en: str = "",
     has_continuing_division: bool = False,
-    by: "ActingContext | None",
+    by: Actor | None,
 ) -> School:
     school = School(
         code=code, name=name, name_en=name_en, has_continuing_division=has_continuing_division
@@ -59,7 +57,7 @@ def school_year_create(
     school: School,
     roc_year: int,
     terms: list[dict[str, Any]],
-    by: "ActingContext | None",
+    by: Actor | None,
 ) -> SchoolYear:
     """A school year with its two terms, and a policy carried over from the year before."""
     if SchoolYear.objects.filter(school=school, roc_year=roc_year).exists():
@@ -100,7 +98,7 @@ def term_update(
     starts_on: dt.date,
     closing_day: dt.date,
     ends_on: dt.date,
-    by: "ActingContext | None",
+    by: Actor | None,
 ) -> Term:
     _raise_if(
         rules.term_problems(
@@ -149,7 +147,7 @@ def window_create(
     ends_at: dt.datetime,
     self_check_on: dt.date | None = None,
     note: str = "",
-    by: "ActingContext | None",
+    by: Actor | None,
 ) -> Window:
     data = _window_data(
         kind=kind,
@@ -181,7 +179,7 @@ def window_update(
     ends_at: dt.datetime,
     self_check_on: dt.date | None = None,
     note: str = "",
-    by: "ActingContext | None",
+    by: Actor | None,
 ) -> Window:
     data = _window_data(
         kind=kind,
@@ -205,7 +203,7 @@ def _rule_args(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def window_delete(*, window: Window, by: "ActingContext | None") -> None:
+def window_delete(*, window: Window, by: Actor | None) -> None:
     audit_write(
         school=window.school,
         by=by,
@@ -217,9 +215,7 @@ def window_delete(*, window: Window, by: "ActingContext | None") -> None:
 
 
 @transaction.atomic
-def policy_update(
-    *, policy: SchoolPolicy, data: dict[str, Any], by: "ActingContext | None"
-) -> SchoolPolicy:
+def policy_update(*, policy: SchoolPolicy, data: dict[str, Any], by: Actor | None) -> SchoolPolicy:
     unknown = set(data) - set(POLICY_FIELDS)
     if unknown:
         raise ValueError(f"not policy fields: {sorted(unknown)}")

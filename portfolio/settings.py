@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "records",
     "submissions",
     "certification",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -103,7 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
-                "accounts.context_processors.acting",
+                "portal.context_processors.acting",
             ],
         },
     }

@@ -1,15 +1,13 @@
-from django.conf import settings
+"""The project's URLs: each app's own, included by name (the project imports no app)."""
+
 from django.urls import include, path
 
-from portfolio import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", include("portal.root_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
-    path("", include("portfolio.site_urls")),
+    path("", include("portal.urls")),
     path("", include("records.urls_imports")),
     path("", include("records.urls_staff")),
     path("", include("records.urls_student")),
@@ -23,6 +21,3 @@ urlpatterns = [
     path("", include("submissions.urls_outcomes")),
     path("", include("certification.urls")),
 ]
-
-if settings.BENCH_VIEWS:
-    urlpatterns.append(path("bench/bare/", views.bare, name="bench_bare"))

@@ -2,8 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.decorators import acting_required
@@ -11,22 +10,18 @@ from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import roc
+from records.access import classes_visible_to, get_class_for
 from records.forms_classes import ClassStaffForm
-from records.models import SchoolClass
 from records.services.classes import school_class_staff_update
 
 OFFICES = (Role.REGISTRY, Role.CURRICULUM)
 
 
-def get_class_for(request: HttpRequest, pk: int) -> SchoolClass:
-    return get_object_or_404(SchoolClass, pk=pk, school=request.acting.school)
-
-
 @acting_required(*OFFICES)
 def class_list(request: HttpRequest) -> HttpResponse:
-    roc_year = roc.school_year_of(timezone.localdate())
+    roc_year = roc.current_school_year()
     classes = (
-        SchoolClass.objects.filter(school=request.acting.school, school_year__roc_year=roc_year)
+        classes_visible_to(request.acting)
         .select_related("homeroom_teacher")
         .prefetch_related("consultants")
         .annotate(n_students=Count("students"))
@@ -49,7 +44,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
 
 @acting_required(*OFFICES)
 def class_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    school_class = get_class_for(request, pk)
+    school_class = get_class_for(request.acting, pk)
     initial = {
         "homeroom_teacher": school_class.homeroom_teacher,
         "consultants": list(school_class.consultants.all()),

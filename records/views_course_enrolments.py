@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -22,10 +22,10 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
+from records.access import get_course_for, get_enrolment_for, students_visible_to
 from records.forms_course_enrolments import EnrolmentAddForm, GradeForm
 from records.models import Course, CourseEnrolment, SchoolClass
 from records.services import course_enrolments as services
-from records.views_courses import get_course_for
 
 CURRICULUM = Role.CURRICULUM
 REGISTRY = Role.REGISTRY
@@ -40,15 +40,6 @@ SORTS = {
 PASSED_FILTERS = {"yes", "no", "unknown", "ungraded"}
 
 
-def get_enrolment_for(request: HttpRequest, course: Course, pk: int) -> CourseEnrolment:
-    return get_object_or_404(
-        CourseEnrolment.objects.select_related("student__school_class", "course__school"),
-        pk=pk,
-        course=course,
-        school=request.acting.school,
-    )
-
-
 def _filters(request: HttpRequest) -> dict[str, Any]:
     school_class = request.GET.get("class", "")
     passed = request.GET.get("passed", "")
@@ -61,8 +52,15 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _enrolments(course: Course, filters: dict[str, Any]) -> QuerySet[CourseEnrolment]:
-    rows = CourseEnrolment.objects.filter(course=course, school_id=course.school_id)
+def _enrolments(
+    request: HttpRequest, course: Course, filters: dict[str, Any]
+) -> QuerySet[CourseEnrolment]:
+    """The course's students that the acting office may see, as filtered."""
+    rows = CourseEnrolment.objects.filter(
+        course=course,
+        school_id=course.school_id,
+        student__in=students_visible_to(request.acting),
+    )
     if filters["q"]:
         rows = rows.filter(
             Q(student__student_number__icontains=filters["q"])
@@ -95,7 +93,9 @@ def _detail(
 ) -> HttpResponse:
     role = request.acting.role
     filters = _filters(request)
-    page = Paginator(_enrolments(course, filters), PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(_enrolments(request, course, filters), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     rows = [(enrolment, services.has_grade(enrolment)) for enrolment in page.object_list]
     can_add = role == CURRICULUM
     return render(
@@ -117,12 +117,12 @@ def _detail(
 
 @acting_required(*VIEWERS)
 def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, get_course_for(request, pk))
+    return _detail(request, get_course_for(request.acting, pk))
 
 
 @acting_required(*VIEWERS)
 def course_export(request: HttpRequest, pk: int) -> HttpResponse:
-    course = get_course_for(request, pk)
+    course = get_course_for(request.acting, pk)
     flag = {True: _("Yes"), False: _("No"), None: ""}
     return xlsx_response(
         filename=f"{course.school.code}_{course.term.label}_{course.code}"
@@ -153,14 +153,14 @@ def course_export(request: HttpRequest, pk: int) -> HttpResponse:
                 e.counts_credit,
                 e.description,
             ]
-            for e in _enrolments(course, _filters(request)).iterator(chunk_size=500)
+            for e in _enrolments(request, course, _filters(request)).iterator(chunk_size=500)
         ),
     )
 
 
 @acting_required(CURRICULUM)
 def enrolment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    course = get_course_for(request, pk)
+    course = get_course_for(request.acting, pk)
     if request.method != "POST":
         # The links of a page shown again with the form's errors (pages, sorting) lead
         # here: they belong to the course page.
@@ -188,8 +188,8 @@ def enrolment_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(*VIEWERS)
 def enrolment_remove(request: HttpRequest, pk: int, enrolment_pk: int) -> HttpResponse:
-    course = get_course_for(request, pk)
-    enrolment = get_enrolment_for(request, course, enrolment_pk)
+    course = get_course_for(request.acting, pk)
+    enrolment = get_enrolment_for(request.acting, course, enrolment_pk)
     student = enrolment.student
     try:
         services.course_enrolment_remove(enrolment=enrolment, by=request.acting)
@@ -206,8 +206,8 @@ def enrolment_remove(request: HttpRequest, pk: int, enrolment_pk: int) -> HttpRe
 
 @acting_required(REGISTRY)
 def enrolment_grade(request: HttpRequest, pk: int, enrolment_pk: int) -> HttpResponse:
-    course = get_course_for(request, pk)
-    enrolment = get_enrolment_for(request, course, enrolment_pk)
+    course = get_course_for(request.acting, pk)
+    enrolment = get_enrolment_for(request.acting, course, enrolment_pk)
     form = GradeForm(request.POST or None, initial=GradeForm.initial_for(enrolment))
     if request.method == "POST" and form.is_valid():
         try:

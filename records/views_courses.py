@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -21,10 +21,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import acting_required
 from accounts.models import Role, User
+from portfolio.access import get_term_for
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import course_code
 from portfolio.models import School, Term
+from records.access import get_check_for, get_course_for
 from records.forms_courses import CodeListUploadForm, CourseForm
 from records.models import Course, CourseCodeCheck, CourseCodeList
 from records.services import courses as services
@@ -46,34 +48,9 @@ FINDING_SORTS = {
 }
 
 
-# --- Access helpers -------------------------------------------------------------------------
-
-
-def get_course_for(request: HttpRequest, pk: int) -> Course:
-    return get_object_or_404(
-        Course.objects.select_related("term__school_year", "school"),
-        pk=pk,
-        school=request.acting.school,
-    )
-
-
-def get_term_for(request: HttpRequest, pk: int) -> Term:
-    return get_object_or_404(
-        Term.objects.select_related("school_year", "school"), pk=pk, school=request.acting.school
-    )
-
-
-def get_check_for(request: HttpRequest, pk: int) -> CourseCodeCheck:
-    return get_object_or_404(
-        CourseCodeCheck.objects.select_related("term__school_year", "code_list", "ran_by"),
-        pk=pk,
-        school=request.acting.school,
-    )
-
-
 def _term_from(request: HttpRequest, value: str | None) -> Term | None:
     if value and value.isdigit():
-        return get_term_for(request, int(value))
+        return get_term_for(request.acting, int(value))
     return services.current_term(request.acting.school)
 
 
@@ -219,7 +196,7 @@ def course_add(request: HttpRequest) -> HttpResponse:
 
 @acting_required(CURRICULUM)
 def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    course = get_course_for(request, pk)
+    course = get_course_for(request.acting, pk)
     initial = {
         "term": course.term,
         "code": course.code,
@@ -259,7 +236,7 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @acting_required(CURRICULUM)
 def course_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks to confirm, saying what goes with the course; POST removes it."""
-    course = get_course_for(request, pk)
+    course = get_course_for(request.acting, pk)
     counts = course.enrolments.aggregate(
         students=Count("pk"), graded=Count("pk", filter=Q(score__isnull=False))
     )
@@ -369,7 +346,7 @@ def _check_url(term: Term) -> str:
 @require_POST
 @acting_required(CURRICULUM)
 def check_upload(request: HttpRequest, term_pk: int) -> HttpResponse:
-    term = get_term_for(request, term_pk)
+    term = get_term_for(request.acting, term_pk)
     form = CodeListUploadForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
@@ -421,7 +398,7 @@ def _report_upload(request: HttpRequest, result: services.CodeListUpload) -> Non
 @require_POST
 @acting_required(CURRICULUM)
 def check_run(request: HttpRequest, term_pk: int) -> HttpResponse:
-    term = get_term_for(request, term_pk)
+    term = get_term_for(request.acting, term_pk)
     run = services.code_check_run(term=term, by=request.acting)
     errors = len(services.findings_errors(run.findings))
     if errors:
@@ -440,7 +417,7 @@ def check_run(request: HttpRequest, term_pk: int) -> HttpResponse:
 
 @acting_required(*VIEWERS)
 def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_check_for(request, pk)
+    run = get_check_for(request.acting, pk)
     context = {
         "term": run.term,
         "check": run,
@@ -453,7 +430,7 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @acting_required(*VIEWERS)
 def check_export(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_check_for(request, pk)
+    run = get_check_for(request.acting, pk)
     school_code = request.acting.school.code
     list_name = run.code_list.file_name if run.code_list else ""
     severity_label = {

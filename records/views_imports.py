@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,6 +23,7 @@ from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.models import Job, JobStatus
+from records.access import get_import_for, imports_of
 from records.forms_imports import ImportForm
 from records.imports import KINDS, kinds_for
 from records.imports.report import CATEGORIES, kind_label, present
@@ -31,22 +32,6 @@ from records.services import imports as services
 ROLES = (Role.REGISTRY, Role.CURRICULUM, Role.STUDENT_AFFAIRS)
 PER_PAGE = 50
 SORTS = {"row": "row", "key": "key", "column": "column"}
-
-
-def _own_imports(request: HttpRequest) -> QuerySet[Job]:
-    kinds = [kind.name for kind in kinds_for(request.acting.role)]
-    return Job.objects.filter(
-        school=request.acting.school,
-        created_by=request.user,
-        kind__in=services.JOB_KINDS,
-        params__kind__in=kinds,
-    )
-
-
-def get_import_for(request: HttpRequest, pk: int) -> Job:
-    """An import the user started in this school, of a kind their role runs; 404 for
-    anything else (another school's, a colleague's, another office's)."""
-    return get_object_or_404(_own_imports(request), pk=pk)
 
 
 @acting_required(*ROLES)
@@ -69,7 +54,7 @@ def index(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("imports:detail", pk=job.pk)
     kind = request.GET.get("kind", "")
-    history = _own_imports(request).order_by("-created_at", "-pk")
+    history = imports_of(request.acting).order_by("-created_at", "-pk")
     if kind in KINDS:
         history = history.filter(params__kind=kind)
     if request.GET.get("format") == "xlsx":
@@ -160,7 +145,7 @@ def _entries(result: dict[str, Any], category: str, sort: str) -> list[dict[str,
 @acting_required(*ROLES)
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A preview or an import: progress while it runs, then what it found or did."""
-    job = get_import_for(request, pk)
+    job = get_import_for(request.acting, pk)
     context: dict[str, Any] = {
         "job": job,
         "kind_label": kind_label(job.params.get("kind", "")),
@@ -197,7 +182,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @acting_required(*ROLES)
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm a clean preview: the file is imported in the background."""
-    preview = get_import_for(request, pk)
+    preview = get_import_for(request.acting, pk)
     if preview.kind != services.PREVIEW_JOB:
         raise Http404
     try:
@@ -211,7 +196,7 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
 @acting_required(*ROLES)
 def export(request: HttpRequest, pk: int) -> HttpResponse:
     """One list of a preview or import (problems, changes, additions, unchanged) as xlsx."""
-    job = get_import_for(request, pk)
+    job = get_import_for(request.acting, pk)
     if job.status != JobStatus.SUCCEEDED:
         raise Http404
     result = present(job.result)

@@ -18,7 +18,7 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -26,12 +26,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import acting_required
-from accounts.models import Role, User
+from accounts.models import Role
+from portfolio.access import get_term_for
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import roc
 from portfolio.models import SchoolYear, Term
 from records import forms_staff as forms
+from records.access import (
+    classes_visible_to,
+    get_cadre_post_for,
+    get_career_record_for,
+    get_club_for,
+    get_club_membership_for,
+    get_consultation_for,
+    get_enrolment_change_for,
+    get_student_for,
+    students_visible_to,
+)
 from records.models import (
     AbsenceKind,
     AttendanceSummary,
@@ -43,7 +55,6 @@ from records.models import (
     Consultation,
     CourseEnrolment,
     EnrolmentChange,
-    SchoolClass,
     Student,
 )
 from records.services import staff as services
@@ -56,122 +67,12 @@ HOMEROOM = Role.HOMEROOM
 PAGE_SIZE = 50
 
 
-# --- Scope: whose students a user may see -----------------------------------------------------
-
-
-def _scope_user(request: HttpRequest) -> User:
-    """The teacher whose students these are: the principal when a deputy acts for them."""
-    return request.acting.on_behalf_of or request.acting.user
-
-
 def _this_roc_year() -> int:
-    return roc.school_year_of(timezone.localdate())
-
-
-def homeroom_classes(request: HttpRequest) -> QuerySet[SchoolClass]:
-    """The classes of this school year whose homeroom teacher the user is."""
-    return SchoolClass.objects.filter(
-        school=request.acting.school,
-        homeroom_teacher=_scope_user(request),
-        school_year__roc_year=_this_roc_year(),
-    ).order_by("grade", "name")
-
-
-def consultant_classes(request: HttpRequest) -> QuerySet[SchoolClass]:
-    """The classes whose course consultants include the user."""
-    return SchoolClass.objects.filter(
-        school=request.acting.school, consultants=_scope_user(request)
-    ).order_by("grade", "name")
-
-
-def students_for(request: HttpRequest) -> QuerySet[Student]:
-    """The students the acting user may see and pick: a consultant those of the classes
-    they consult, a homeroom teacher those of their classes, an office the whole school."""
-    students = Student.objects.for_school(request.acting.school)
-    if request.acting.role == CONSULTANT:
-        return students.filter(school_class__in=consultant_classes(request))
-    if request.acting.role == HOMEROOM:
-        return students.filter(school_class__in=homeroom_classes(request))
-    return students
-
-
-def filter_classes(request: HttpRequest) -> QuerySet[SchoolClass]:
-    """The classes a list may be filtered by."""
-    if request.acting.role == CONSULTANT:
-        return consultant_classes(request)
-    if request.acting.role == HOMEROOM:
-        return homeroom_classes(request)
-    return SchoolClass.objects.filter(
-        school=request.acting.school, school_year__roc_year=_this_roc_year()
-    ).order_by("grade", "name")
+    return roc.current_school_year()
 
 
 def current_term(request: HttpRequest) -> Term | None:
     return Term.objects.last_started_for(request.acting.school)
-
-
-# --- Access helpers: 404 for "not found" and "not yours" alike --------------------------------
-
-
-def get_student_for(request: HttpRequest, pk: int) -> Student:
-    return get_object_or_404(students_for(request).select_related("school_class"), pk=pk)
-
-
-def get_term_for(request: HttpRequest, pk: int) -> Term:
-    return get_object_or_404(
-        Term.objects.select_related("school_year"), pk=pk, school=request.acting.school
-    )
-
-
-def get_cadre_post_for(request: HttpRequest, pk: int) -> CadrePost:
-    return get_object_or_404(
-        CadrePost.objects.select_related("student__school_class", "term__school_year", "school"),
-        pk=pk,
-        school=request.acting.school,
-    )
-
-
-def get_club_for(request: HttpRequest, pk: int) -> Club:
-    return get_object_or_404(
-        Club.objects.select_related("school_year", "school"), pk=pk, school=request.acting.school
-    )
-
-
-def get_club_membership_for(request: HttpRequest, pk: int) -> ClubMembership:
-    return get_object_or_404(
-        ClubMembership.objects.select_related("club", "student", "term", "school"),
-        pk=pk,
-        school=request.acting.school,
-    )
-
-
-def get_consultation_for(request: HttpRequest, pk: int) -> Consultation:
-    """A record the user (or their principal) wrote, of a student they still consult."""
-    return get_object_or_404(
-        Consultation.objects.select_related("student__school_class", "consultant", "school"),
-        pk=pk,
-        school=request.acting.school,
-        consultant=_scope_user(request),
-        student__in=students_for(request),
-    )
-
-
-def get_career_record_for(request: HttpRequest, pk: int) -> CareerExploration:
-    return get_object_or_404(
-        CareerExploration.objects.select_related("student__school_class", "counsellor", "school"),
-        pk=pk,
-        school=request.acting.school,
-    )
-
-
-def get_enrolment_change_for(request: HttpRequest, pk: int) -> EnrolmentChange:
-    return get_object_or_404(
-        EnrolmentChange.objects.select_related(
-            "student__school_class", "student__school", "school"
-        ),
-        pk=pk,
-        school=request.acting.school,
-    )
 
 
 # --- Shared machinery of lists and forms ------------------------------------------------------
@@ -249,7 +150,7 @@ def _picked_student(request: HttpRequest) -> Student | None:
     pk = request.GET.get("student", "")
     if not pk.isdigit():
         return None
-    return students_for(request).select_related("school_class").filter(pk=pk).first()
+    return students_visible_to(request.acting).select_related("school_class").filter(pk=pk).first()
 
 
 def _back(url: str, query: str = "") -> str:
@@ -262,11 +163,13 @@ def _back(url: str, query: str = "") -> str:
 @acting_required(AFFAIRS)
 def cadre_list(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
-    filters = forms.CadreFilterForm(request.GET, school=school, classes=filter_classes(request))
+    filters = forms.CadreFilterForm(
+        request.GET, school=school, classes=classes_visible_to(request.acting)
+    )
     rows = filters.apply(
-        CadrePost.objects.filter(school=school).select_related(
-            "student__school_class", "term__school_year"
-        )
+        CadrePost.objects.filter(
+            school=school, student__in=students_visible_to(request.acting)
+        ).select_related("student__school_class", "term__school_year")
     )
 
     def export(rows: QuerySet) -> HttpResponse:
@@ -325,7 +228,10 @@ def cadre_add(request: HttpRequest) -> HttpResponse:
         "level": request.GET.get("level", ""),
     }
     form = forms.CadrePostForm(
-        request.POST or None, school=school, students=students_for(request), initial=initial
+        request.POST or None,
+        school=school,
+        students=students_visible_to(request.acting),
+        initial=initial,
     )
     post = _submit(
         request,
@@ -345,7 +251,7 @@ def cadre_add(request: HttpRequest) -> HttpResponse:
 
 @acting_required(AFFAIRS)
 def cadre_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_cadre_post_for(request, pk)
+    record = get_cadre_post_for(request.acting, pk)
     initial = {
         "student": record.student,
         "term": record.term,
@@ -358,7 +264,7 @@ def cadre_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.CadrePostForm(
         request.POST or None,
         school=request.acting.school,
-        students=students_for(request),
+        students=students_visible_to(request.acting),
         initial=initial,
     )
     saved = _submit(
@@ -375,7 +281,7 @@ def cadre_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(AFFAIRS)
 def cadre_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_cadre_post_for(request, pk)
+    record = get_cadre_post_for(request.acting, pk)
     label = str(record)
     services.cadre_post_delete(post=record, by=request.acting)
     messages.success(request, _("Cadre post removed: %(post)s.") % {"post": label})
@@ -456,7 +362,7 @@ def club_add(request: HttpRequest) -> HttpResponse:
 
 @acting_required(AFFAIRS)
 def club_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    club = get_club_for(request, pk)
+    club = get_club_for(request.acting, pk)
     form = forms.ClubRenameForm(request.POST or None, initial={"name": club.name})
     saved = _submit(
         request,
@@ -475,7 +381,7 @@ def club_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(AFFAIRS)
 def club_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    club = get_club_for(request, pk)
+    club = get_club_for(request.acting, pk)
     year_id, name = club.school_year_id, club.name
     removed = services.club_delete(club=club, by=request.acting)
     messages.success(
@@ -492,7 +398,7 @@ def _club_terms(club: Club) -> list[Term]:
 @acting_required(AFFAIRS)
 def club_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A club's members in one term; members are added here."""
-    club = get_club_for(request, pk)
+    club = get_club_for(request.acting, pk)
     terms = _club_terms(club)
     today = timezone.localdate()
     default = next(
@@ -501,11 +407,14 @@ def club_detail(request: HttpRequest, pk: int) -> HttpResponse:
     filters = forms.ClubMemberFilterForm(
         _with_defaults(request, term=default.pk if default else None),
         club=club,
-        classes=filter_classes(request),
+        classes=classes_visible_to(request.acting),
     )
     term = filters.get("term") or default
     add_form = forms.ClubMemberForm(
-        request.POST or None, club=club, students=students_for(request), initial={"term": term}
+        request.POST or None,
+        club=club,
+        students=students_visible_to(request.acting),
+        initial={"term": term},
     )
     added = _submit(
         request,
@@ -522,9 +431,9 @@ def club_detail(request: HttpRequest, pk: int) -> HttpResponse:
             _back(reverse("staffrecords:club_detail", args=[club.pk]), f"term={added.term_id}")
         )
     rows = filters.apply(
-        ClubMembership.objects.filter(club=club).select_related(
-            "student__school_class", "term__school_year"
-        )
+        ClubMembership.objects.filter(
+            club=club, student__in=students_visible_to(request.acting)
+        ).select_related("student__school_class", "term__school_year")
     )
 
     def export(rows: QuerySet) -> HttpResponse:
@@ -562,7 +471,7 @@ def club_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(AFFAIRS)
 def club_copy(request: HttpRequest, pk: int) -> HttpResponse:
-    club = get_club_for(request, pk)
+    club = get_club_for(request.acting, pk)
     form = forms.ClubCopyForm(request.POST, club=club)
     url = reverse("staffrecords:club_detail", args=[club.pk])
     if not form.is_valid():
@@ -584,7 +493,7 @@ def club_copy(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(AFFAIRS)
 def club_member_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = get_club_membership_for(request, pk)
+    membership = get_club_membership_for(request.acting, pk)
     club, term_id, student = membership.club, membership.term_id, membership.student
     services.club_member_remove(membership=membership, by=request.acting)
     messages.success(request, _("%(student)s left %(club)s.") % {"student": student, "club": club})
@@ -601,12 +510,12 @@ def attendance_list(request: HttpRequest) -> HttpResponse:
     filters = forms.AttendanceFilterForm(
         _with_defaults(request, term=default.pk if default else None),
         school=request.acting.school,
-        classes=filter_classes(request),
+        classes=classes_visible_to(request.acting),
     )
     term = filters.get("term") or default
     in_term = Q(attendance__term=term)
     students = (
-        students_for(request)
+        students_visible_to(request.acting)
         .select_related("school_class")
         .annotate(total=Coalesce(Sum("attendance__periods", filter=in_term), 0))
         .prefetch_related(
@@ -659,7 +568,7 @@ def _next_in_class(request: HttpRequest, student: Student) -> int | None:
     if not student.school_class_id:
         return None
     order = list(
-        students_for(request)
+        students_visible_to(request.acting)
         .filter(school_class_id=student.school_class_id)
         .order_by("seat_number", "student_number")
         .values_list("pk", flat=True)
@@ -671,8 +580,8 @@ def _next_in_class(request: HttpRequest, student: Student) -> int | None:
 @acting_required(AFFAIRS)
 def attendance_edit(request: HttpRequest, term_pk: int, student_pk: int) -> HttpResponse:
     """One student's whole term at once: periods for each kind of absence."""
-    term = get_term_for(request, term_pk)
-    student = get_student_for(request, student_pk)
+    term = get_term_for(request.acting, term_pk)
+    student = get_student_for(request.acting, student_pk)
     recorded = {
         row.kind: row.periods
         for row in AttendanceSummary.objects.filter(student=student, term=term)
@@ -721,10 +630,12 @@ def attendance_edit(request: HttpRequest, term_pk: int, student_pk: int) -> Http
 @acting_required(CONSULTANT)
 def consultation_students(request: HttpRequest) -> HttpResponse:
     """The students of the classes the user consults, with how often they were consulted."""
-    mine = Q(consultations__consultant=_scope_user(request))
-    filters = forms.ConsultantStudentFilterForm(request.GET, classes=consultant_classes(request))
+    mine = Q(consultations__consultant=request.acting.principal)
+    filters = forms.ConsultantStudentFilterForm(
+        request.GET, classes=classes_visible_to(request.acting)
+    )
     rows = filters.apply(
-        students_for(request)
+        students_visible_to(request.acting)
         .select_related("school_class")
         .annotate(
             records=Count("consultations", filter=mine),
@@ -748,19 +659,19 @@ def consultation_students(request: HttpRequest) -> HttpResponse:
         request,
         rows=rows,
         template="records/staff/consultation_students.html",
-        context={"filters": filters, "class_count": consultant_classes(request).count()},
+        context={"filters": filters, "class_count": classes_visible_to(request.acting).count()},
         export=export,
     )
 
 
 @acting_required(CONSULTANT)
 def consultation_list(request: HttpRequest) -> HttpResponse:
-    filters = forms.ConsultationFilterForm(request.GET, classes=consultant_classes(request))
+    filters = forms.ConsultationFilterForm(request.GET, classes=classes_visible_to(request.acting))
     student = _picked_student(request)
     rows = Consultation.objects.filter(
         school=request.acting.school,
-        consultant=_scope_user(request),
-        student__in=students_for(request),
+        consultant=request.acting.principal,
+        student__in=students_visible_to(request.acting),
     ).select_related("student__school_class")
     if student is not None:
         rows = rows.filter(student=student)
@@ -802,14 +713,14 @@ def consultation_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     form = forms.ConsultationForm(
         request.POST or None,
-        students=students_for(request),
+        students=students_visible_to(request.acting),
         initial={"student": _picked_student(request), "held_at": _now_to_the_minute()},
     )
     record = _submit(
         request,
         form,
         lambda data: services.consultation_create(
-            school=school, consultant=_scope_user(request), by=request.acting, **data
+            school=school, consultant=request.acting.principal, by=request.acting, **data
         ),
     )
     if record is not None:
@@ -820,13 +731,13 @@ def consultation_add(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "records/staff/consultation_form.html",
-        {"form": form, "record": None, "class_count": consultant_classes(request).count()},
+        {"form": form, "record": None, "class_count": classes_visible_to(request.acting).count()},
     )
 
 
 @acting_required(CONSULTANT)
 def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_consultation_for(request, pk)
+    record = get_consultation_for(request.acting, pk)
     initial = {
         "student": record.student,
         "held_at": timezone.localtime(record.held_at),
@@ -835,7 +746,7 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "advice": record.advice,
     }
     form = forms.ConsultationForm(
-        request.POST or None, students=students_for(request), initial=initial
+        request.POST or None, students=students_visible_to(request.acting), initial=initial
     )
     saved = _submit(
         request,
@@ -853,7 +764,7 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(CONSULTANT)
 def consultation_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_consultation_for(request, pk)
+    record = get_consultation_for(request.acting, pk)
     label, student_id = str(record), record.student_id
     services.consultation_delete(record=record, by=request.acting)
     messages.success(request, _("Consultation record removed: %(record)s.") % {"record": label})
@@ -871,11 +782,11 @@ def _cluster_names(codes: Iterable[str]) -> list[str]:
 
 @acting_required(COUNSELLOR)
 def career_list(request: HttpRequest) -> HttpResponse:
-    filters = forms.CareerFilterForm(request.GET, classes=filter_classes(request))
+    filters = forms.CareerFilterForm(request.GET, classes=classes_visible_to(request.acting))
     student = _picked_student(request)
-    rows = CareerExploration.objects.filter(school=request.acting.school).select_related(
-        "student__school_class", "counsellor"
-    )
+    rows = CareerExploration.objects.filter(
+        school=request.acting.school, student__in=students_visible_to(request.acting)
+    ).select_related("student__school_class", "counsellor")
     if student is not None:
         rows = rows.filter(student=student)
     rows = filters.apply(rows)
@@ -921,7 +832,7 @@ def career_list(request: HttpRequest) -> HttpResponse:
 
 def _career_form(request: HttpRequest, *, initial: dict[str, Any]) -> forms.CareerRecordForm:
     return forms.CareerRecordForm(
-        request.POST or None, students=students_for(request), initial=initial
+        request.POST or None, students=students_visible_to(request.acting), initial=initial
     )
 
 
@@ -935,7 +846,7 @@ def career_add(request: HttpRequest) -> HttpResponse:
         request,
         form,
         lambda data: services.career_record_create(
-            school=school, counsellor=_scope_user(request), by=request.acting, **data
+            school=school, counsellor=request.acting.principal, by=request.acting, **data
         ),
     )
     if record is not None:
@@ -948,7 +859,7 @@ def career_add(request: HttpRequest) -> HttpResponse:
 
 @acting_required(COUNSELLOR)
 def career_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_career_record_for(request, pk)
+    record = get_career_record_for(request.acting, pk)
     form = _career_form(
         request,
         initial={
@@ -972,7 +883,7 @@ def career_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(COUNSELLOR)
 def career_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_career_record_for(request, pk)
+    record = get_career_record_for(request.acting, pk)
     label = str(record)
     services.career_record_delete(record=record, by=request.acting)
     messages.success(request, _("Career exploration removed: %(record)s.") % {"record": label})
@@ -984,11 +895,13 @@ def career_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @acting_required(REGISTRY)
 def change_list(request: HttpRequest) -> HttpResponse:
-    filters = forms.EnrolmentChangeFilterForm(request.GET, classes=filter_classes(request))
+    filters = forms.EnrolmentChangeFilterForm(
+        request.GET, classes=classes_visible_to(request.acting)
+    )
     rows = filters.apply(
-        EnrolmentChange.objects.filter(school=request.acting.school).select_related(
-            "student__school_class"
-        )
+        EnrolmentChange.objects.filter(
+            school=request.acting.school, student__in=students_visible_to(request.acting)
+        ).select_related("student__school_class")
     )
 
     def export(rows: QuerySet) -> HttpResponse:
@@ -1029,7 +942,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
 def change_find(request: HttpRequest) -> HttpResponse:
     """Go to a student's enrolment history by student number or name."""
     form = forms.StudentFindForm(
-        request.GET or None, students=students_for(request), auto_id="find-%s"
+        request.GET or None, students=students_visible_to(request.acting), auto_id="find-%s"
     )
     if form.is_bound and form.is_valid():
         return redirect("staffrecords:student_changes", pk=form.cleaned_data["student"].pk)
@@ -1045,7 +958,7 @@ def _history(student: Student) -> list[tuple[EnrolmentChange, str]]:
 @acting_required(REGISTRY)
 def student_changes(request: HttpRequest, pk: int) -> HttpResponse:
     """A student's enrolment history in order, and the form to record the next change."""
-    student = get_student_for(request, pk)
+    student = get_student_for(request.acting, pk)
     school = request.acting.school
     form = forms.EnrolmentChangeForm(
         request.POST or None, initial={"effective_on": timezone.localdate()}
@@ -1082,7 +995,7 @@ def change_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     form = forms.EnrolmentChangeAddForm(
         request.POST or None,
-        students=students_for(request),
+        students=students_visible_to(request.acting),
         initial={"student": _picked_student(request), "effective_on": timezone.localdate()},
     )
     change = _submit(
@@ -1105,7 +1018,7 @@ def change_add(request: HttpRequest) -> HttpResponse:
 
 @acting_required(REGISTRY)
 def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_enrolment_change_for(request, pk)
+    record = get_enrolment_change_for(request.acting, pk)
     form = forms.EnrolmentChangeForm(
         request.POST or None,
         initial={"kind": record.kind, "effective_on": record.effective_on, "note": record.note},
@@ -1128,7 +1041,7 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(REGISTRY)
 def change_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_enrolment_change_for(request, pk)
+    record = get_enrolment_change_for(request.acting, pk)
     try:
         status = services.enrolment_change_delete(change=record, by=request.acting)
     except ValidationError as exc:
@@ -1150,7 +1063,7 @@ def roster(request: HttpRequest) -> HttpResponse:
     student's courses in a term. Not paged: a class is small, and it is printed whole;
     the query count stays the same however large the class."""
     school = request.acting.school
-    classes = list(homeroom_classes(request))
+    classes = list(classes_visible_to(request.acting))
     terms = list(
         Term.objects.filter(school=school, school_year__roc_year=_this_roc_year())
         .select_related("school_year")

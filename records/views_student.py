@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,14 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
+from records import sections as record_sections
+from records.access import (
+    corrections_visible_to,
+    get_correction_for,
+    get_own_student,
+    get_student_for,
+    students_visible_to,
+)
 from records.forms_student import (
     CorrectionForwardForm,
     CorrectionRequestForm,
@@ -28,7 +36,6 @@ from records.services import corrections as correction_services
 from records.services import student_records
 from records.services.corrections import TOPIC_BY_KEY
 from records.services.student_records import STUDENT_DETAIL_ROLES, basic_data_for
-from submissions.services.portfolio import portfolio_for
 
 STUDENT = Role.STUDENT
 REGISTRY = Role.REGISTRY
@@ -40,51 +47,12 @@ SORTS = {
 }
 
 
-# --- Access helpers -------------------------------------------------------------------
-
-
-def get_own_student(request: HttpRequest) -> Student | None:
-    """The acting student's own record in the acting school (None until the registry
-    has linked one to the account)."""
-    return (
-        Student.objects.select_related("school_class", "school")
-        .filter(user=request.user, school=request.acting.school)
-        .first()
-    )
-
-
-def get_student_for(request: HttpRequest, pk: int) -> Student:
-    """A student whose record the acting staff member may open; 404 for any other.
-
-    Registry, curriculum, student-affairs and counselling offices: the students of their
-    division; a homeroom teacher: the students of their classes. Only the registry may
-    then reveal the national ID (``student_records.may_unmask``).
-    """
-    return get_object_or_404(
-        student_records.students_visible_to(request.acting).select_related(
-            "school_class__school_year", "school"
-        ),
-        pk=pk,
-    )
-
-
-def get_correction_for(request: HttpRequest, pk: int) -> CorrectionRequest:
-    """A request addressed to the acting office (and division); 404 for any other."""
-    context = request.acting
-    requests = correction_services.corrections_for_office(
-        context.school, context.role, context.division
-    )
-    return get_object_or_404(
-        requests.select_related("student__school_class", "resolved_by", "school"), pk=pk
-    )
-
-
 # --- The student ----------------------------------------------------------------------
 
 
 @acting_required(STUDENT)
 def mine(request: HttpRequest) -> HttpResponse:
-    student = get_own_student(request)
+    student = get_own_student(request.acting)
     context = {"student": student, "for_student": True}
     if student is not None:
         context["data"] = basic_data_for(student)
@@ -94,7 +62,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 @acting_required(STUDENT)
 def correction_add(request: HttpRequest) -> HttpResponse:
-    student = get_own_student(request)
+    student = get_own_student(request.acting)
     if student is None:
         return render(request, "records/student/correction_form.html", {"student": None})
     about = request.GET.get("about", "")
@@ -137,9 +105,7 @@ def _queue(request: HttpRequest) -> tuple[QuerySet[CorrectionRequest], dict]:
     if sort not in SORTS:
         sort = default_sort
     query = request.GET.get("q", "").strip()
-    requests = correction_services.corrections_for_office(
-        context.school, context.role, context.division
-    )
+    requests = corrections_visible_to(context)
     if query:
         requests = requests.filter(
             Q(student__student_number__icontains=query)
@@ -224,7 +190,7 @@ def corrections_export(request: HttpRequest) -> HttpResponse:
 
 @acting_required(*OFFICES)
 def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    correction = get_correction_for(request, pk)
+    correction = get_correction_for(request.acting, pk)
     resolve_form = CorrectionResolveForm()
     forward_form = CorrectionForwardForm(current=correction.office)
     if request.method == "POST":
@@ -264,7 +230,7 @@ def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "correction": correction,
             "resolve_form": resolve_form,
             "forward_form": forward_form,
-            "can_open_student": student_records.students_visible_to(request.acting)
+            "can_open_student": students_visible_to(request.acting)
             .filter(pk=correction.student_id)
             .exists(),
         },
@@ -275,6 +241,7 @@ def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_student(request: HttpRequest, student: Student, *, revealed: str = "") -> HttpResponse:
+    sections, section_context = record_sections.sections_for(student)
     return render(
         request,
         "records/student/student_detail.html",
@@ -284,14 +251,15 @@ def _render_student(request: HttpRequest, student: Student, *, revealed: str = "
             "for_student": False,
             "may_unmask": student_records.may_unmask(request.acting),
             "revealed_national_id": revealed,
-            "portfolio": portfolio_for(student, now=timezone.now()),
+            "sections": sections,
+            **section_context,
         },
     )
 
 
 @acting_required(*STUDENT_DETAIL_ROLES)
 def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_student(request, get_student_for(request, pk))
+    return _render_student(request, get_student_for(request.acting, pk))
 
 
 @never_cache
@@ -300,7 +268,7 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def national_id_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     """The record with the national ID in full, in this response only (never stored in
     the session or the URL); every reveal writes ``national_id.view`` to the audit."""
-    student = get_student_for(request, pk)
+    student = get_student_for(request.acting, pk)
     revealed = student_records.national_id_view(student=student, by=request.acting)
     response = _render_student(request, student, revealed=revealed or "")
     response["Referrer-Policy"] = "no-referrer"
@@ -309,7 +277,7 @@ def national_id_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 @acting_required(REGISTRY)
 def student_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    student = get_student_for(request, pk)
+    student = get_student_for(request.acting, pk)
     form = StudentBasicDataForm(
         request.POST or None,
         school=request.acting.school,

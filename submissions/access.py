@@ -1,4 +1,6 @@
-"""Who may open a stored file: the one place that decides (every file URL asks it).
+"""Access to what students submit: one helper per kind, 404 for "not found" and "not yours".
+
+Who may open a stored file is decided here, for every file URL:
 
 - the student whose portfolio holds it;
 - the teacher of the course of an outcome handed in with it (not a draft, not withdrawn:
@@ -9,16 +11,23 @@
 Anyone else, and everyone of another school, is answered as if the file did not exist.
 """
 
-from typing import TYPE_CHECKING
-
 from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
+from accounts.acting import ActingContext
 from accounts.models import Role
-from records.services.student_records import OFFICE_ROLES, students_visible_to
-from submissions.models import CourseOutcome, OutcomeState, StoredFile
-
-if TYPE_CHECKING:
-    from accounts.acting import ActingContext
+from portfolio.models import Job
+from records.access import OFFICE_ROLES, get_own_student, students_visible_to
+from records.models import Student
+from submissions.models import (
+    STAFF_SOURCES,
+    CourseOutcome,
+    OutcomeState,
+    Performance,
+    StoredFile,
+    WindowExtension,
+)
 
 # Roles that may reach the file views at all; which files each sees is decided below.
 FILE_ROLES = (
@@ -34,15 +43,14 @@ FILE_ROLES = (
 HANDED_IN = (OutcomeState.SUBMITTED, OutcomeState.CERTIFIED, OutcomeState.REJECTED)
 
 
-def files_visible_to(acting: "ActingContext") -> QuerySet[StoredFile]:
+def files_visible_to(acting: ActingContext) -> QuerySet[StoredFile]:
     """The stored files of the acting school that the acting person may open."""
     files = StoredFile.objects.filter(school=acting.school)
     if acting.role == Role.STUDENT:
         return files.filter(student__user=acting.user)
     if acting.role == Role.TEACHER:
-        teacher = acting.on_behalf_of or acting.user
         outcomes = CourseOutcome.objects.filter(
-            school=acting.school, state__in=HANDED_IN, enrolment__course__teachers=teacher
+            school=acting.school, state__in=HANDED_IN, enrolment__course__teachers=acting.principal
         )
         return files.filter(
             Q(pk__in=outcomes.filter(document__isnull=False).values("document"))
@@ -53,5 +61,89 @@ def files_visible_to(acting: "ActingContext") -> QuerySet[StoredFile]:
     return files.none()
 
 
-def may_view_file(acting: "ActingContext", stored_file: StoredFile) -> bool:
+def may_view_file(acting: ActingContext, stored_file: StoredFile) -> bool:
     return files_visible_to(acting).filter(pk=stored_file.pk).exists()
+
+
+def get_file_for(acting: ActingContext, pk: int) -> StoredFile:
+    return get_object_or_404(files_visible_to(acting).select_related("school"), pk=pk)
+
+
+# --- The student's own items ------------------------------------------------------------------
+
+
+def own_student_or_404(acting: ActingContext) -> Student:
+    """The acting student's record; 404 until the registry has linked one to the account."""
+    student = get_own_student(acting)
+    if student is None:
+        raise Http404
+    return student
+
+
+def get_own_outcome_for(acting: ActingContext, pk: int) -> CourseOutcome:
+    """One of the acting student's own outcomes; 404 for anyone else's (or no record)."""
+    student = own_student_or_404(acting)
+    outcome = get_object_or_404(
+        CourseOutcome.objects.select_related(
+            "enrolment__course__term__school_year", "document", "media"
+        ),
+        pk=pk,
+        student=student,
+        school=acting.school,
+    )
+    outcome.student = student  # the same row, with its class already loaded
+    return outcome
+
+
+def get_own_performance_for(acting: ActingContext, pk: int) -> Performance:
+    """One of the acting student's own items, whoever entered it."""
+    return get_object_or_404(
+        Performance.objects.select_related("student", "school_year", "school", "document", "media"),
+        pk=pk,
+        school=acting.school,
+        student__user=acting.user,
+    )
+
+
+def get_own_export_for(acting: ActingContext, pk: int) -> tuple[Job, Student]:
+    """An export of the acting student's own portfolio that they started; 404 for any other."""
+    from submissions.export import exports_of
+
+    student = own_student_or_404(acting)
+    jobs = exports_of(student).filter(created_by=acting.user)
+    return get_object_or_404(jobs, pk=pk), student
+
+
+# --- What the offices keep -----------------------------------------------------------------
+
+
+def staff_performances_visible_to(acting: ActingContext) -> QuerySet[Performance]:
+    """Items the school entered for the students the acting office may see."""
+    return Performance.objects.filter(
+        school=acting.school,
+        source__in=STAFF_SOURCES,
+        student__in=students_visible_to(acting),
+    )
+
+
+def get_staff_performance_for(acting: ActingContext, pk: int) -> Performance:
+    """An item the acting office may change: one it entered (or one no office entered);
+    another office's item is a 404 here, though the list shows it."""
+    return get_object_or_404(
+        staff_performances_visible_to(acting)
+        .filter(entered_by_office__in=["", acting.role])
+        .select_related("student__school_class", "school_year", "school", "document", "media"),
+        pk=pk,
+    )
+
+
+def extensions_visible_to(acting: ActingContext) -> QuerySet[WindowExtension]:
+    """The extensions of the students the acting office may see (its division)."""
+    return WindowExtension.objects.filter(
+        school=acting.school, student__in=students_visible_to(acting)
+    )
+
+
+def get_extension_for(acting: ActingContext, pk: int) -> WindowExtension:
+    """An extension of a student the acting office may see; 404 for any other."""
+    return get_object_or_404(extensions_visible_to(acting), pk=pk)

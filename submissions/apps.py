@@ -7,4 +7,6 @@ class SubmissionsConfig(AppConfig):
     name = "submissions"
 
     def ready(self) -> None:
-        from submissions import jobs  # noqa: F401 - registers the portfolio-export job handler
+        # Register the portfolio-export job handler, the performances import and the
+        # portfolio's section on a student's record.
+        from submissions import imports, jobs, sections  # noqa: F401

@@ -207,6 +207,10 @@ class PerformanceSource(models.TextChoices):
     OUTSIDE = "outside", _("Entered for an outside body")
 
 
+# Items an office enters, which students see but do not count toward their cap.
+STAFF_SOURCES = (PerformanceSource.SCHOOL, PerformanceSource.OUTSIDE)
+
+
 class PerformanceState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SAVED = "saved", _("Uploaded")

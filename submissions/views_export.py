@@ -1,41 +1,26 @@
 """A student downloads their whole portfolio: start the zip, follow it, download it."""
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from accounts.decorators import acting_required
 from accounts.models import Role
-from portfolio.models import Job
-from records.models import Student
-from records.views_student import get_own_student
+from records.access import get_own_student
 from submissions import export
+from submissions.access import get_own_export_for
 
 STUDENT = Role.STUDENT
 # Exports listed on the start page (a day's worth is a handful at most).
 LISTED = 5
 
 
-def _own_student_or_404(request: HttpRequest) -> Student:
-    student = get_own_student(request)
-    if student is None:
-        raise Http404
-    return student
-
-
-def get_export_for(request: HttpRequest, pk: int) -> tuple[Job, Student]:
-    """An export of the acting student's own portfolio that they started; 404 for any other."""
-    student = _own_student_or_404(request)
-    jobs = export.exports_of(student).filter(created_by=request.user)
-    return get_object_or_404(jobs, pk=pk), student
-
-
 @acting_required(STUDENT)
 def export_start(request: HttpRequest) -> HttpResponse:
     """GET: what the zip holds, and the student's recent ones; POST: make one (or go to the
     one already being made)."""
-    student = get_own_student(request)
+    student = get_own_student(request.acting)
     if request.method == "POST":
         if student is None:
             raise Http404
@@ -62,7 +47,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
 @never_cache
 @acting_required(STUDENT)
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job, _student = get_export_for(request, pk)
+    job, _student = get_own_export_for(request.acting, pk)
     now = timezone.now()
     return render(
         request,
@@ -77,7 +62,7 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @acting_required(STUDENT)
 def export_download(request: HttpRequest, pk: int) -> FileResponse:
-    job, _student = get_export_for(request, pk)
+    job, _student = get_own_export_for(request.acting, pk)
     if not export.export_available(job, timezone.now()):
         raise Http404
     response = FileResponse(

@@ -14,19 +14,15 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.forms import apply_errors
 from portfolio.models import Term
+from records.access import students_visible_to
 from records.models import Student
-from records.services.student_records import students_visible_to
+from submissions.access import extensions_visible_to, get_extension_for
 from submissions.forms_extensions import ExtensionFilterForm, ExtensionForm
 from submissions.models import WindowExtension
 from submissions.services import extensions as extension_services
 
 REGISTRY = Role.REGISTRY
 PAGE_SIZE = 50
-
-
-def get_extension_for(request: HttpRequest, pk: int) -> WindowExtension:
-    """An extension of a student the acting office may see; 404 for any other."""
-    return get_object_or_404(extension_services.extensions_visible_to(request.acting), pk=pk)
 
 
 def _visible_students(request: HttpRequest):
@@ -43,7 +39,7 @@ def _list_query(request: HttpRequest) -> str:
 def extension_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     filters = ExtensionFilterForm(request.GET)
-    rows = filters.apply(extension_services.extensions_visible_to(request.acting), now)
+    rows = filters.apply(extensions_visible_to(request.acting), now)
     rows = extension_services.in_force_first(
         rows.select_related("student__school_class", "term__school_year", "granted_by"), now
     )
@@ -116,7 +112,7 @@ def extension_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 @acting_required(REGISTRY)
 def extension_end(request: HttpRequest, pk: int) -> HttpResponse:
-    extension = get_extension_for(request, pk)
+    extension = get_extension_for(request.acting, pk)
     try:
         extension_services.extension_end(extension=extension, by=request.acting)
     except ValidationError as exc:

@@ -1,19 +1,14 @@
 """A stored file, downloaded or shown inline, to whoever may open it (404 for anyone else)."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.audit import audit_write
-from submissions.access import FILE_ROLES, files_visible_to
+from submissions.access import FILE_ROLES, get_file_for
 from submissions.models import StoredFile
 from submissions.serving import is_first_read, serve_stored_file
-
-
-def _get_file_for(request: HttpRequest, pk: int) -> StoredFile:
-    return get_object_or_404(files_visible_to(request.acting).select_related("school"), pk=pk)
 
 
 def _audit_staff_read(request: HttpRequest, stored: StoredFile, *, inline: bool) -> None:
@@ -31,7 +26,7 @@ def _audit_staff_read(request: HttpRequest, stored: StoredFile, *, inline: bool)
 
 
 def _serve(request: HttpRequest, pk: int, *, inline: bool) -> HttpResponse:
-    stored = _get_file_for(request, pk)
+    stored = get_file_for(request.acting, pk)
     response = serve_stored_file(request, stored, inline=inline)
     if response.status_code < 400:
         _audit_staff_read(request, stored, inline=inline)

@@ -13,8 +13,8 @@ error answers the page with its messages, which the script puts in place.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,8 +25,9 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.forms import apply_errors
 from portfolio.models import SchoolPolicy
+from records.access import get_own_student
 from records.models import Student
-from records.views_student import get_own_student
+from submissions.access import get_own_outcome_for
 from submissions.forms_outcomes import OutcomeFilesForm, OutcomeTextForm, OutcomeUploadForm
 from submissions.models import CourseOutcome, OutcomeState
 from submissions.services import outcomes as outcome_services
@@ -46,23 +47,6 @@ NOT_LINKED = "submissions/outcomes/not_linked.html"
 # --- access and small helpers -------------------------------------------------------------
 
 
-def get_outcome_for(request: HttpRequest, pk: int) -> CourseOutcome:
-    """One of the acting student's own outcomes; 404 for anyone else's (or no record)."""
-    student = get_own_student(request)
-    if student is None:
-        raise Http404
-    outcome = get_object_or_404(
-        CourseOutcome.objects.select_related(
-            "enrolment__course__term__school_year", "document", "media"
-        ),
-        pk=pk,
-        student=student,
-        school=request.acting.school,
-    )
-    outcome.student = student  # the same row, with its class already loaded
-    return outcome
-
-
 def _portfolio_url(outcome: CourseOutcome | None = None) -> str:
     url = reverse("outcomes:portfolio")
     return f"{url}#outcome-{outcome.pk}" if outcome is not None else url
@@ -73,7 +57,7 @@ def _portfolio_url(outcome: CourseOutcome | None = None) -> str:
 
 @acting_required(STUDENT)
 def portfolio(request: HttpRequest) -> HttpResponse:
-    student = get_own_student(request)
+    student = get_own_student(request.acting)
     if student is None:
         return render(request, NOT_LINKED, {"title": _("My portfolio")})
     page = portfolio_for(student, now=timezone.now())
@@ -86,7 +70,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @acting_required(STUDENT)
 def add(request: HttpRequest) -> HttpResponse:
-    student = get_own_student(request)
+    student = get_own_student(request.acting)
     if student is None:
         return render(request, NOT_LINKED, {"title": _("Add a course outcome")})
     options = outcome_services.upload_options(student, now=timezone.now())
@@ -168,7 +152,7 @@ def _upload(
 
 @acting_required(STUDENT)
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    outcome = get_outcome_for(request, pk)
+    outcome = get_own_outcome_for(request.acting, pk)
     options = outcome_services.upload_options(outcome.student, now=timezone.now())
     slot = options.slot_for(outcome.enrolment.course.term_id)
     item = outcome_item(outcome, slot)
@@ -207,7 +191,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 @csrf_exempt
 @acting_required(STUDENT)
 def replace(request: HttpRequest, pk: int) -> HttpResponse:
-    outcome = get_outcome_for(request, pk)
+    outcome = get_own_outcome_for(request.acting, pk)
     policy = policy_for(outcome.enrolment.course.term)
     limit_upload_size(request, max_bytes=policy_upload_limit(policy))
     return _replace(request, outcome, policy)
@@ -264,7 +248,7 @@ def _replace_files(
 @acting_required(STUDENT)
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST withdraws."""
-    outcome = get_outcome_for(request, pk)
+    outcome = get_own_outcome_for(request.acting, pk)
     if request.method == "POST":
         try:
             outcome_services.outcome_withdraw(outcome=outcome, by=request.acting)
@@ -284,7 +268,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @acting_required(STUDENT)
 def submit(request: HttpRequest, pk: int) -> HttpResponse:
-    outcome = get_outcome_for(request, pk)
+    outcome = get_own_outcome_for(request.acting, pk)
     try:
         outcome_services.outcome_submit(outcome=outcome, by=request.acting)
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -27,11 +27,15 @@ from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import roc
 from portfolio.models import SchoolPolicy, SchoolYear
+from records.access import get_own_student, students_visible_to
 from records.imports import KINDS
 from records.models import SchoolClass
-from records.services.student_records import students_visible_to
-from records.views_student import get_own_student
 from submissions import performance_categories as categories
+from submissions.access import (
+    get_own_performance_for,
+    get_staff_performance_for,
+    staff_performances_visible_to,
+)
 from submissions.forms_performances import (
     CategoryForm,
     PerformanceForm,
@@ -52,39 +56,6 @@ STUDENT = Role.STUDENT
 OFFICES = (Role.STUDENT_AFFAIRS, Role.REGISTRY, Role.COUNSELLOR, Role.CURRICULUM)
 PAGE_SIZE = 50
 PORTFOLIO = "outcomes:portfolio"
-
-
-# --- Access helpers: 404 for "not found" and "not yours" alike -------------------------------
-
-
-def get_own_performance_for(request: HttpRequest, pk: int) -> Performance:
-    """One of the acting student's own items, whoever entered it."""
-    return get_object_or_404(
-        Performance.objects.select_related("student", "school_year", "school", "document", "media"),
-        pk=pk,
-        school=request.acting.school,
-        student__user=request.user,
-    )
-
-
-def staff_items(request: HttpRequest) -> QuerySet[Performance]:
-    """Items the school entered for the students the acting office may see."""
-    return Performance.objects.filter(
-        school=request.acting.school,
-        source__in=services.STAFF_SOURCES,
-        student__in=students_visible_to(request.acting),
-    )
-
-
-def get_staff_performance_for(request: HttpRequest, pk: int) -> Performance:
-    """An item the acting office may change: one it entered (or one no office entered);
-    another office's item is a 404 here, though the list shows it."""
-    return get_object_or_404(
-        staff_items(request)
-        .filter(entered_by_office__in=["", request.acting.role])
-        .select_related("student__school_class", "school_year", "school", "document", "media"),
-        pk=pk,
-    )
 
 
 # --- Shared machinery ----------------------------------------------------------------------
@@ -132,7 +103,7 @@ def _category(request: HttpRequest) -> categories.Category | None:
 def add(request: HttpRequest) -> HttpResponse:
     """Add a performance: the category first, then its form; only in the window, under
     the cap."""
-    student = get_own_student(request)
+    student = get_own_student(request.acting)
     status = services.performance_status(student) if student is not None else None
     if status is not None and request.method == "POST":
         limit_upload_size(request, max_bytes=policy_upload_limit(status.policy))
@@ -179,7 +150,7 @@ def _add(request: HttpRequest, student, status) -> HttpResponse:
 @acting_required(STUDENT)
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change an own item in the window; otherwise show it read-only, saying why."""
-    performance = get_own_performance_for(request, pk)
+    performance = get_own_performance_for(request.acting, pk)
     policy = policy_for_year(performance.school, performance.school_year)
     if request.method == "POST":
         limit_upload_size(request, max_bytes=policy_upload_limit(policy))
@@ -226,7 +197,7 @@ def _edit(request: HttpRequest, performance: Performance, policy: SchoolPolicy) 
 @acting_required(STUDENT)
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask, then withdraw an own item: it frees its place for another."""
-    performance = get_own_performance_for(request, pk)
+    performance = get_own_performance_for(request.acting, pk)
     locked = services.student_may_change(performance)
     if request.method == "POST" and not locked:
         try:
@@ -279,7 +250,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     filters = StaffFilterForm(request.GET, school=school, classes=_filter_classes(request))
     rows = filters.apply(
-        staff_items(request).select_related(
+        staff_performances_visible_to(request.acting).select_related(
             "student__school_class", "school_year", "entered_by", "document", "media"
         )
     )
@@ -410,7 +381,7 @@ def _staff_add(request: HttpRequest, year: SchoolYear | None, policy: SchoolPoli
 @csrf_exempt
 @acting_required(*OFFICES)
 def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    performance = get_staff_performance_for(request, pk)
+    performance = get_staff_performance_for(request.acting, pk)
     policy = policy_for_year(performance.school, performance.school_year)
     if request.method == "POST":
         limit_upload_size(request, max_bytes=policy_upload_limit(policy))
@@ -452,7 +423,7 @@ def _staff_edit(request: HttpRequest, performance: Performance, policy: SchoolPo
 @acting_required(*OFFICES)
 def staff_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask, then remove an item the school entered, with its files."""
-    performance = get_staff_performance_for(request, pk)
+    performance = get_staff_performance_for(request.acting, pk)
     if request.method == "POST":
         name, student = performance.name, performance.student
         services.performance_staff_delete(performance=performance, by=request.acting)

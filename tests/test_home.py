@@ -216,18 +216,18 @@ class TestCounters:
         response = client_for(make_member(school, Role.SCHOOL_ADMIN)).get(reverse("home"))
         assert response.status_code == 200
         assert response.context["year"] is None
-        assert reverse("portfolio:year_add") in response.content.decode()
+        assert reverse("portal:year_add") in response.content.decode()
 
 
 class TestLanguage:
     def test_chinese_by_default_english_on_request(self, client, school):
-        url = reverse("portfolio:public_schedule", args=[school.code])
+        url = reverse("portal:public_schedule", args=[school.code])
         assert 'lang="zh-Hant-TW"' in client.get(url).content.decode()
         client.post(reverse("set_language"), {"language": "en", "next": url})
         assert 'lang="en"' in client.get(url).content.decode()
 
     def test_browser_language_does_not_override_the_school_default(self, client, school):
-        url = reverse("portfolio:public_schedule", args=[school.code])
+        url = reverse("portal:public_schedule", args=[school.code])
         response = client.get(url, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
         assert 'lang="zh-Hant-TW"' in response.content.decode()
 
@@ -240,7 +240,7 @@ class TestHealthz:
         assert set(body["checks"]) == {"database", "cache", "broker"}
 
     def test_broken_database_is_503(self, client, db, monkeypatch):
-        from portfolio import views
+        from portal.views import health as views
 
         monkeypatch.setattr(
             views, "_check_database", lambda: {"ok": False, "error": "OperationalError"}

@@ -156,7 +156,7 @@ def test_a_running_job_shows_progress_and_a_failed_one_says_so(rita, registry, s
     )
     html = page(rita, job)
     assert 'value="40"' in html and "js/job.js" in html
-    assert reverse("portfolio:job_status", args=[job.pk]) in html
+    assert reverse("portal:job_status", args=[job.pk]) in html
     Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, message="ValueError: boom")
     assert "ValueError: boom" in page(rita, job)
 
@@ -273,7 +273,7 @@ def test_pages_run_a_constant_number_of_queries(
 
 def test_the_job_page_links_to_the_import(rita, django_capture_on_commit_callbacks):
     job = start(rita, xlsx_bytes(roster(1)), django_capture_on_commit_callbacks)
-    html = rita.get(reverse("portfolio:job", args=[job.pk])).content.decode()
+    html = rita.get(reverse("portal:job", args=[job.pk])).content.decode()
     assert reverse("imports:detail", args=[job.pk]) in html
 
 
@@ -434,8 +434,8 @@ def test_command_needs_a_term_for_grades(school, tmp_path, term):
 def test_demo_students_get_valid_unique_data_and_a_second_run_changes_nothing(
     school, current_roc_year
 ):
+    from portal.management.commands.seed_demo import CLASSES, GIVEN, SURNAMES
     from portfolio.lib import national_id
-    from portfolio.management.commands.seed_demo import CLASSES, GIVEN, SURNAMES
     from records.demo import students as demo
     from records.services import students as record_services
 

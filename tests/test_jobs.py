@@ -57,13 +57,13 @@ def test_job_page_for_its_owner_only(school, other_school, make_member):
     job = Job.objects.create(
         school=school, kind="test", created_by=owner.user, progress=40, status=JobStatus.RUNNING
     )
-    response = client_for(owner).get(reverse("portfolio:job", args=[job.pk]))
+    response = client_for(owner).get(reverse("portal:job", args=[job.pk]))
     assert response.status_code == 200
     assert 'value="40"' in response.content.decode()
-    status = client_for(owner).get(reverse("portfolio:job_status", args=[job.pk])).json()
+    status = client_for(owner).get(reverse("portal:job_status", args=[job.pk])).json()
     assert status == {"status": "running", "progress": 40, "finished": False}
     colleague = make_member(school, Role.REGISTRY)
-    assert client_for(colleague).get(reverse("portfolio:job", args=[job.pk])).status_code == 404
+    assert client_for(colleague).get(reverse("portal:job", args=[job.pk])).status_code == 404
 
 
 def test_unknown_kind_is_refused(school):

@@ -30,7 +30,7 @@ CORE_ROWS = {
     "home": ("get", None, everyone(200, anon=302)),
     "healthz": ("get", None, everyone(200)),
     "set_language": ("post", None, everyone(302)),
-    "portfolio:public_schedule": ("get", lambda w: {"code": w["school"].code}, everyone(200)),
+    "portal:public_schedule": ("get", lambda w: {"code": w["school"].code}, everyone(200)),
     "accounts:switch": ("get", None, everyone(200, anon=302)),
     # The school admin's pages. Lists show the acting school's own rows, so an admin of
     # another school gets 200 there (with their own data) and 404 on this school's objects.
@@ -54,22 +54,22 @@ CORE_ROWS = {
         lambda w: {"pk": w["deputy"].pk},
         {**admin_only(outsider=404), ADMIN: 302},
     ),
-    "portfolio:schedule": ("get", None, admin_only(outsider=200)),
-    "portfolio:year_add": ("get", None, admin_only(outsider=200)),
-    "portfolio:term_edit": ("get", lambda w: {"pk": w["term"].pk}, admin_only(outsider=404)),
-    "portfolio:window_add": ("get", None, admin_only(outsider=200)),
-    "portfolio:window_edit": ("get", lambda w: {"pk": w["window"].pk}, admin_only(outsider=404)),
-    "portfolio:window_delete": (
+    "portal:schedule": ("get", None, admin_only(outsider=200)),
+    "portal:year_add": ("get", None, admin_only(outsider=200)),
+    "portal:term_edit": ("get", lambda w: {"pk": w["term"].pk}, admin_only(outsider=404)),
+    "portal:window_add": ("get", None, admin_only(outsider=200)),
+    "portal:window_edit": ("get", lambda w: {"pk": w["window"].pk}, admin_only(outsider=404)),
+    "portal:window_delete": (
         "post",
         lambda w: {"pk": w["window"].pk},
         {**admin_only(outsider=404), ADMIN: 302},
     ),
-    "portfolio:policy_edit": (
+    "portal:policy_edit": (
         "get",
         lambda w: {"roc_year": w["roc_year"]},
         admin_only(outsider=200),
     ),
-    "portfolio:audit": ("get", None, admin_only(outsider=200)),
+    "portal:audit": ("get", None, admin_only(outsider=200)),
     # Sign-in and account pages (django-allauth): open to anyone signed in, the sign-in
     # pages to anyone; sign-up is closed (its page says so).
     "account_login": ("get", None, everyone(302, anon=200)),
@@ -108,8 +108,8 @@ CORE_ROWS = {
 
 CORE_ROWS.update(
     {
-        "portfolio:job": ("get", lambda w: {"pk": w["job"].pk}, JOB_ROW),
-        "portfolio:job_status": ("get", lambda w: {"pk": w["job"].pk}, JOB_ROW),
+        "portal:job": ("get", lambda w: {"pk": w["job"].pk}, JOB_ROW),
+        "portal:job_status": ("get", lambda w: {"pk": w["job"].pk}, JOB_ROW),
     }
 )
 MATRIX = dict(CORE_ROWS)

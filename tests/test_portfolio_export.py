@@ -293,7 +293,7 @@ def test_a_second_start_goes_to_the_export_underway(world):
     job = Job.objects.get(kind=export.EXPORT_JOB)
     assert job.status == JobStatus.QUEUED
     page = client.get(first["Location"]).content.decode()
-    assert "<progress" in page and reverse("portfolio:job_status", args=[job.pk]) in page
+    assert "<progress" in page and reverse("portal:job_status", args=[job.pk]) in page
     Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, finished_at=timezone.now())
     third = client.post(reverse("portfolioexport:start"))
     assert third["Location"] != first["Location"]

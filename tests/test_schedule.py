@@ -233,7 +233,7 @@ class TestPolicy:
             services.policy_update(policy=policy, data={"outcome_selection_cap": 7}, by=None)
 
     def test_policy_page_saves_and_audits(self, admin_client, school, current_roc_year):
-        url = reverse("portfolio:policy_edit", args=[current_roc_year])
+        url = reverse("portal:policy_edit", args=[current_roc_year])
         data = {
             "outcome_upload_cap_per_term": 5,
             "performance_upload_cap_per_year": 15,
@@ -255,7 +255,7 @@ class TestPolicy:
         assert entry.changes["outcome_upload_cap_per_term"] == [6, 5]
 
     def test_policy_page_shows_errors_by_field(self, admin_client, current_roc_year):
-        url = reverse("portfolio:policy_edit", args=[current_roc_year])
+        url = reverse("portal:policy_edit", args=[current_roc_year])
         response = admin_client.post(url, {"outcome_selection_cap": 9, "document_types": ["exe"]})
         assert response.status_code == 200
         content = response.content.decode()
@@ -267,7 +267,7 @@ class TestWindowPages:
     def test_admin_sees_error_next_to_the_field_and_nothing_is_saved(self, admin_client, term1):
         end = term1.closing_day + dt.timedelta(days=7)
         response = admin_client.post(
-            reverse("portfolio:window_add"),
+            reverse("portal:window_add"),
             {
                 "term": term1.pk,
                 "kind": "outcome_upload",
@@ -284,7 +284,7 @@ class TestWindowPages:
 
     def test_admin_adds_edits_and_removes_a_window(self, admin_client, term1):
         response = admin_client.post(
-            reverse("portfolio:window_add"),
+            reverse("portal:window_add"),
             {
                 "term": term1.pk,
                 "kind": "selection",
@@ -300,7 +300,7 @@ class TestWindowPages:
         assert window.grade == 10 and window.note == "先選後改"
         assert timezone.localtime(window.starts_at).hour == 8
         response = admin_client.post(
-            reverse("portfolio:window_edit", args=[window.pk]),
+            reverse("portal:window_edit", args=[window.pk]),
             {
                 "term": term1.pk,
                 "kind": "selection",
@@ -312,7 +312,7 @@ class TestWindowPages:
         assert response.status_code == 302
         window.refresh_from_db()
         assert window.grade is None
-        response = admin_client.post(reverse("portfolio:window_delete", args=[window.pk]))
+        response = admin_client.post(reverse("portal:window_delete", args=[window.pk]))
         assert response.status_code == 302
         assert not Window.objects.exists()
         assert list(
@@ -328,15 +328,13 @@ class TestWindowPages:
     def test_edit_of_another_schools_window_is_404(self, other_school, make_member, term1):
         window = create(term1, WindowKind.SELECTION, at(term1.starts_on), at(term1.ends_on))
         outsider = client_for(make_member(other_school, Role.SCHOOL_ADMIN))
-        assert (
-            outsider.post(reverse("portfolio:window_delete", args=[window.pk])).status_code == 404
-        )
+        assert outsider.post(reverse("portal:window_delete", args=[window.pk])).status_code == 404
         assert Window.objects.filter(pk=window.pk).exists()
 
     def test_year_add_page(self, admin_client, school, current_roc_year):
         y = current_roc_year + 1 + 1911
         response = admin_client.post(
-            reverse("portfolio:year_add"),
+            reverse("portal:year_add"),
             {
                 "roc_year": current_roc_year + 1,
                 "term1_starts_on": f"{y}-08-30",
@@ -353,7 +351,7 @@ class TestWindowPages:
 
     def test_term_edit_page(self, admin_client, term1):
         response = admin_client.post(
-            reverse("portfolio:term_edit", args=[term1.pk]),
+            reverse("portal:term_edit", args=[term1.pk]),
             {
                 "starts_on": str(term1.starts_on),
                 "closing_day": str(term1.closing_day - dt.timedelta(days=1)),
@@ -369,19 +367,19 @@ class TestPublicSchedule:
     def test_anyone_sees_published_windows_with_days_left(self, client, school, term1):
         create(term1, WindowKind.CERTIFICATION, at(term1.starts_on), at(term1.closing_day, 23, 59))
         with time_machine.travel(at(term1.closing_day - dt.timedelta(days=2), 12), tick=False):
-            response = client.get(reverse("portfolio:public_schedule", args=[school.code]))
+            response = client.get(reverse("portal:public_schedule", args=[school.code]))
         assert response.status_code == 200
         content = response.content.decode()
         assert school.name in content
         assert "chip-open" in content
 
     def test_unknown_school_is_404(self, client, db):
-        assert client.get(reverse("portfolio:public_schedule", args=["000000"])).status_code == 404
+        assert client.get(reverse("portal:public_schedule", args=["000000"])).status_code == 404
 
     def test_query_count_does_not_grow_with_windows(
         self, client, school, term1, term2, django_assert_num_queries
     ):
-        url = reverse("portfolio:public_schedule", args=[school.code])
+        url = reverse("portal:public_schedule", args=[school.code])
 
         def add_windows(kind):
             for term in (term1, term2):

@@ -47,3 +47,10 @@ def parse_roc_date(text: str) -> dt.date:
         raise ValueError(f"not an ROC date: {text!r}")
     year, month, day = (int(part) for part in match.groups())
     return dt.date(year + ROC_OFFSET, month, day)
+
+
+def current_school_year() -> int:
+    """The ROC school year of today in Asia/Taipei (the site's time zone)."""
+    from django.utils import timezone
+
+    return school_year_of(timezone.localdate())

@@ -5,29 +5,49 @@ courses and the course enrolments, student affairs the cadre posts, club members
 attendance summaries of a term. ``records.services.imports`` runs them (preview,
 apply); ``records.jobs`` runs those as background jobs; ``import_records`` from the
 command line.
+
+Apps above records add kinds of their own with ``register`` from their ``ready()``
+(submissions: the diverse performances the school enters), so that this package never
+imports them.
 """
 
+from typing import Any
+
+from records.imports import messages
 from records.imports.affairs import AttendanceImport, CadrePostsImport, ClubsImport
 from records.imports.base import ImportKind
 from records.imports.courses import CoursesImport
 from records.imports.enrolments import EnrolmentsImport
 from records.imports.grades import GradesImport
-from records.imports.performances import PerformancesImport
 from records.imports.students import StudentsImport
 
-KINDS: dict[str, ImportKind] = {
-    kind.name: kind
-    for kind in (
-        StudentsImport(),
-        CoursesImport(),
-        EnrolmentsImport(),
-        GradesImport(),
-        CadrePostsImport(),
-        ClubsImport(),
-        AttendanceImport(),
-        PerformancesImport(),
-    )
-}
+KINDS: dict[str, ImportKind] = {}
+
+
+def register(
+    kind: ImportKind,
+    *,
+    codes: dict[str, Any] | None = None,
+    what: dict[str, Any] | None = None,
+) -> ImportKind:
+    """Offer ``kind`` on the imports page and the command line, with its message codes."""
+    if kind.name in KINDS:
+        raise ValueError(f"import kind {kind.name!r} registered twice")
+    messages.register(messages=codes or {}, what=what or {})
+    KINDS[kind.name] = kind
+    return kind
+
+
+for _kind in (
+    StudentsImport(),
+    CoursesImport(),
+    EnrolmentsImport(),
+    GradesImport(),
+    CadrePostsImport(),
+    ClubsImport(),
+    AttendanceImport(),
+):
+    register(_kind)
 
 
 def kinds_for(role: str) -> list[ImportKind]:

@@ -83,20 +83,6 @@ MESSAGES = {
         "Not a kind of absence: write a code from 01 to 12 or its name (公假, 事假, 病假, "
         "婚假, 產前假, 娩假, 陪產假, 流產假, 育嬰假, 生理假, 喪假, 曠課)."
     ),
-    # Diverse performances entered by the school.
-    "performance_category": _(
-        "Not a category: write its number from 1 to 10 or its name (幹部經歷暨事蹟, 競賽參與, "
-        "檢定證照, 服務學習, 彈性學習時間, 團體活動時間, 職場學習, 作品成果, "
-        "大學及技專校院先修課程, 其他)."
-    ),
-    "performance_source": _("Write 校內 (held by the school) or 校外 (an outside body)."),
-    "performance_choice": _("Write one of the codes %(value)s."),
-    "performance_digits": _("Digits only: the code from the central database's code table."),
-    "performance_future_date": _("The date cannot be in the future."),
-    "performance_end_before_start": _("The end cannot be before the start (開始日期)."),
-    "performance_video_url": _(
-        "Only web links starting with https:// or http:// are accepted as video links."
-    ),
 }
 
 # What a duplicate or unknown key is, for the messages above.
@@ -109,8 +95,16 @@ WHAT = {
     "club_member": _("student and club (社團名稱)"),
     "student_kind": _("student and kind of absence (缺勤種類代碼)"),
     "student": _("student"),
-    "performance": _("item (student, 類別, 名稱 and date)"),
 }
+
+
+def register(*, messages: dict[str, Any], what: dict[str, Any]) -> None:
+    """Add the codes of an import kind that another app registers (see ``records.imports``)."""
+    clashes = (set(messages) & set(MESSAGES)) | (set(what) & set(WHAT))
+    if clashes:
+        raise ValueError(f"import message codes registered twice: {sorted(clashes)}")
+    MESSAGES.update(messages)
+    WHAT.update(what)
 
 
 def describe(code: str, params: dict[str, Any] | None = None) -> str:

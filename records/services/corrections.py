@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -18,8 +17,8 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from portfolio.audit import audit_write
 from portfolio.models import School, Window, WindowKind
+from records.access import division_q
 from records.models import CORRECTION_OFFICES, CorrectionRequest, CorrectionStatus, Student
-from records.services.student_records import division_q
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
@@ -102,23 +101,17 @@ def window_for_student(student: Student, *, now: dt.datetime | None = None) -> W
 # --- Reads for the offices ------------------------------------------------------------
 
 
-def corrections_for_office(
-    school: School, role: str, division: str | None = None
-) -> QuerySet[CorrectionRequest]:
-    """Requests addressed to an office; with ``division``, only its division's students."""
-    requests = CorrectionRequest.objects.filter(school=school, office=role)
-    if division is not None:
-        requests = requests.filter(division_q(division, prefix="student__"))
-    return requests
-
-
 def open_corrections_count(school: School, role: str, division: str | None = None) -> int:
-    """Unanswered requests waiting for an office, for its home page (0 for non-offices)."""
+    """Unanswered requests waiting for an office, for its home page (0 for non-offices);
+    with ``division``, only about that division's students (``records.access``)."""
     if role not in OFFICE_VALUES:
         return 0
-    return (
-        corrections_for_office(school, role, division).filter(status=CorrectionStatus.OPEN).count()
+    requests = CorrectionRequest.objects.filter(
+        school=school, office=role, status=CorrectionStatus.OPEN
     )
+    if division is not None:
+        requests = requests.filter(division_q(division, prefix="student__"))
+    return requests.count()
 
 
 # --- Writes ---------------------------------------------------------------------------

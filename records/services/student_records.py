@@ -12,17 +12,15 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Division, Role
+from accounts.models import Role
 from portfolio.audit import audit_write, diff_fields
 from portfolio.crypto import keyed_hash
 from portfolio.lib import national_id as national_id_lib
 from portfolio.models import Term
 from records.models import (
-    CORRECTION_OFFICES,
     AttendanceSummary,
     CadrePost,
     CareerExploration,
@@ -40,7 +38,6 @@ from records.models import (
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
 
-OFFICE_ROLES = frozenset(r.value for r in CORRECTION_OFFICES)
 # Staff roles that may open a student's record; only the registry sees the national ID.
 STUDENT_DETAIL_ROLES = (
     Role.REGISTRY,
@@ -52,31 +49,7 @@ STUDENT_DETAIL_ROLES = (
 UNMASK_ROLES = frozenset({Role.REGISTRY})
 
 
-# --- Scope ----------------------------------------------------------------------------
-
-
-def division_q(division: str, *, prefix: str = "") -> Q:
-    """Students of a division's offices: those in its classes; a student without a class
-    is the day division's until the registry places them."""
-    q = Q(**{f"{prefix}school_class__division": division})
-    if division == Division.DAY:
-        q |= Q(**{f"{prefix}school_class__isnull": True})
-    return q
-
-
-def students_visible_to(context: "ActingContext") -> QuerySet[Student]:
-    """The students whose record the acting person may open (none for other roles).
-
-    Offices see the students of their own division; a homeroom teacher (or whoever acts
-    for one) the students of the classes they lead.
-    """
-    students = Student.objects.for_school(context.school)
-    if context.role == Role.HOMEROOM:
-        teacher = context.on_behalf_of or context.user
-        return students.filter(school_class__homeroom_teacher=teacher)
-    if context.role in OFFICE_ROLES:
-        return students.filter(division_q(context.division))
-    return students.none()
+# --- Who may see what -------------------------------------------------------------------
 
 
 def may_unmask(context: "ActingContext") -> bool:

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Role
 from portfolio.audit import audit_write
 from portfolio.models import Term
+from records.access import students_visible_to
 from records.models import Student
-from records.services.student_records import students_visible_to
 from submissions.models import ExtensionKind, WindowExtension
 
 if TYPE_CHECKING:
@@ -40,13 +40,6 @@ def _local(moment: dt.datetime) -> str:
 
 
 # --- reads ------------------------------------------------------------------------------------
-
-
-def extensions_visible_to(context: "ActingContext") -> QuerySet[WindowExtension]:
-    """The extensions of the students the acting office may see (its division)."""
-    return WindowExtension.objects.filter(
-        school=context.school, student__in=students_visible_to(context)
-    )
 
 
 def in_force_first(extensions: QuerySet[WindowExtension], now: dt.datetime) -> QuerySet:

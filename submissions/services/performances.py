@@ -33,6 +33,7 @@ from submissions import performance_categories as categories
 from submissions.files import CheckedFile
 from submissions.models import (
     PERFORMANCE_EDITABLE_STATES,
+    STAFF_SOURCES,
     Performance,
     PerformanceSource,
     PerformanceState,
@@ -58,7 +59,6 @@ VIDEO_SCHEMES = ("http", "https")
 # Offices that enter performances they held or that an outside body reported: student
 # affairs above all, also registry, counselling and curriculum for their own activities.
 ENTRY_ROLES = frozenset({Role.STUDENT_AFFAIRS, Role.REGISTRY, Role.COUNSELLOR, Role.CURRICULUM})
-STAFF_SOURCES = (PerformanceSource.SCHOOL, PerformanceSource.OUTSIDE)
 
 
 # --- reads the checks and pages need -----------------------------------------------------------

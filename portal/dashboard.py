@@ -10,6 +10,7 @@ from accounts.acting import ActingContext
 from accounts.models import Membership, Role
 from certification.services import awaiting_count_for
 from portfolio.models import SchoolYear, Term, Window, WindowKind
+from records.access import classes_visible_to, students_visible_to
 from records.models import CORRECTION_OFFICES, SchoolClass, Student
 from records.services.corrections import open_corrections_count
 from records.services.courses import course_code_check_status
@@ -95,10 +96,7 @@ def counters_for(
             )
         ]
     if role == Role.HOMEROOM:
-        classes = SchoolClass.objects.filter(school=school, homeroom_teacher=context.user)
-        if year:
-            classes = classes.filter(school_year=year)
-        counts = classes.aggregate(
+        counts = classes_visible_to(context).aggregate(
             n_classes=Count("id", distinct=True), n_students=Count("students")
         )
         return [
@@ -123,12 +121,14 @@ def counters_for(
                 link="accounts:members",
             ),
             Counter(_("Student accounts"), by_role.get(Role.STUDENT, 0), link="accounts:members"),
-            Counter(_("Windows this school year"), windows.count(), link="portfolio:schedule"),
+            Counter(_("Windows this school year"), windows.count(), link="portal:schedule"),
         ]
-    students = Student.objects.for_school(school)
-    classes = SchoolClass.objects.for_school(school)
-    if year:
-        classes = classes.filter(school_year=year)
+    if role == Role.WORKING_GROUP:
+        # The working group follows the whole school's progress: totals, never names.
+        students = Student.objects.for_school(school)
+        classes = SchoolClass.objects.for_school(school).filter(school_year=year)
+    else:
+        students, classes = students_visible_to(context), classes_visible_to(context)
     counters = [
         Counter(_("Students on the roll"), students.count()),
         Counter(_("Classes this school year"), classes.count()),

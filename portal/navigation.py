@@ -25,8 +25,8 @@ LINKS = [
     Link("certification:proxy", _("Proxy certification"), (R.REGISTRY,)),
     Link("accounts:members", _("Members"), (R.SCHOOL_ADMIN,)),
     Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),
-    Link("portfolio:schedule", _("Schedule and policy"), (R.SCHOOL_ADMIN,)),
-    Link("portfolio:audit", _("Audit log"), (R.SCHOOL_ADMIN,)),
+    Link("portal:schedule", _("Schedule and policy"), (R.SCHOOL_ADMIN,)),
+    Link("portal:audit", _("Audit log"), (R.SCHOOL_ADMIN,)),
     Link("imports:index", _("Imports"), (R.REGISTRY, R.CURRICULUM, R.STUDENT_AFFAIRS)),
     Link("classes:list", _("Classes"), (R.REGISTRY, R.CURRICULUM)),
     Link("courses:list", _("Courses"), (R.CURRICULUM, R.REGISTRY)),
@@ -52,6 +52,6 @@ def links_for(acting) -> list[tuple[str, str]]:
     found = [(reverse("home"), _("Home"))]
     found += [(reverse(link.url_name), link.label) for link in LINKS if acting.role in link.roles]
     found.append(
-        (reverse("portfolio:public_schedule", args=[acting.school.code]), _("Published schedule"))
+        (reverse("portal:public_schedule", args=[acting.school.code]), _("Published schedule"))
     )
     return found

@@ -1,4 +1,4 @@
-from portfolio.navigation import links_for
+from portal.navigation import links_for
 
 
 def acting(request):

@@ -33,6 +33,24 @@ from submissions.models import Performance, PerformanceSource, PerformanceState
 from submissions.services.performances import NAME_MAX, STAFF_SOURCES, video_url_problem
 from submissions.services.windows import policy_for_year
 
+# The message codes of this kind, registered with the import engine's own.
+MESSAGES = {
+    "performance_category": _(
+        "Not a category: write its number from 1 to 10 or its name (幹部經歷暨事蹟, 競賽參與, "
+        "檢定證照, 服務學習, 彈性學習時間, 團體活動時間, 職場學習, 作品成果, "
+        "大學及技專校院先修課程, 其他)."
+    ),
+    "performance_source": _("Write 校內 (held by the school) or 校外 (an outside body)."),
+    "performance_choice": _("Write one of the codes %(value)s."),
+    "performance_digits": _("Digits only: the code from the central database's code table."),
+    "performance_future_date": _("The date cannot be in the future."),
+    "performance_end_before_start": _("The end cannot be before the start (開始日期)."),
+    "performance_video_url": _(
+        "Only web links starting with https:// or http:// are accepted as video links."
+    ),
+}
+WHAT = {"performance": _("item (student, 類別, 名稱 and date)")}
+
 # Codes of ``performance_categories`` that the import engine already words its own way.
 DETAIL_CODES = {
     "required": "required",

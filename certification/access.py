@@ -1,0 +1,49 @@
+"""Which outcomes a person may decide on, and the access helper of the decision pages.
+
+- a teacher of the course (or a deputy acting for one: the teacher is then the certifier);
+- the registry office, as proxy, for a course none of whose teachers is still an active
+  teacher of the school, for the students it may see (its own division).
+
+Anything else answers 404, as if the outcome did not exist.
+"""
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.acting import ActingContext
+from accounts.models import Membership, Role
+from records.access import students_visible_to
+from submissions.models import CourseOutcome, OutcomeState
+
+
+def teachers_all_left() -> Exists:
+    """Outcomes of a course none of whose teachers is an active teacher of the school
+    (or that has no teacher at all): the registry certifies them as proxy."""
+    active_teacher = Membership.objects.filter(
+        school=OuterRef("school"),
+        role=Role.TEACHER,
+        is_active=True,
+        user__courses_taught=OuterRef("enrolment__course"),
+    )
+    return ~Exists(active_teacher)
+
+
+def decision_scope(acting: ActingContext) -> QuerySet[CourseOutcome]:
+    """The outcomes the acting person may decide on, in any state the student has sent
+    (drafts never reach the teacher); none for any other role."""
+    outcomes = CourseOutcome.objects.for_school(acting.school).exclude(state=OutcomeState.DRAFT)
+    if acting.role == Role.TEACHER:
+        return outcomes.filter(enrolment__course__teachers=acting.principal)
+    if acting.role == Role.REGISTRY:
+        return outcomes.filter(teachers_all_left(), student__in=students_visible_to(acting))
+    return outcomes.none()
+
+
+def get_outcome_for(acting: ActingContext, pk: int) -> CourseOutcome:
+    """An outcome the acting teacher (or the registry, as proxy) may decide on; 404 else."""
+    return get_object_or_404(
+        decision_scope(acting).select_related(
+            "student__school_class", "enrolment__course__term__school_year", "document", "media"
+        ),
+        pk=pk,
+    )

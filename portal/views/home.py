@@ -1,0 +1,49 @@
+"""Each role's home page: the phase banner and the counters that role needs."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.decorators import acting_required
+from accounts.models import Role
+from portal import dashboard
+from portfolio.lib import roc
+from portfolio.models import SchoolYear
+from records.models import Student
+
+
+@acting_required()
+def home(request: HttpRequest) -> HttpResponse:
+    context = request.acting
+    now = timezone.now()
+    year = (
+        SchoolYear.objects.filter(
+            school=context.school, roc_year=roc.school_year_of(timezone.localdate(now))
+        )
+        .select_related("policy")
+        .first()
+    )
+    grade = student = None
+    if context.role == Role.STUDENT:
+        student = (
+            Student.objects.select_related("school_class")
+            .filter(user=context.user, school=context.school)
+            .first()
+        )
+        if student is not None and student.school_class_id:
+            grade = student.school_class.grade
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "year": year,
+            "phase": dashboard.phase_for(context, now=now, grade=grade),
+            "counters": dashboard.counters_for(context, year=year, student=student),
+            "code_check": dashboard.course_code_check_for(context),
+        },
+    )
+
+
+def bare(request: HttpRequest) -> HttpResponse:
+    """Mounted only for benchmarks: the ceiling of the stack, a view that does nothing."""
+    return HttpResponse(b"ok", content_type="text/plain")
