@@ -19,7 +19,14 @@ from portfolio import services
 from portfolio.models import Job, Term
 from tests import matrix
 from tests.conftest import client_for
-from tests.matrix import ACTORS, OUTSIDER_ROLE, admin_only, everyone
+from tests.matrix import (
+    ACTORS,
+    OTHER_DIVISION,
+    OUTSIDER_ROLE,
+    admin_only,
+    everyone,
+    expected_for,
+)
 
 ADMIN = Role.SCHOOL_ADMIN.value
 # A job is seen only by the user who started it: here the school admin of ``world``.
@@ -184,6 +191,9 @@ def _client(actor, expected, world, make_member) -> Client:
     if actor == "outsider":
         role = expected.get(OUTSIDER_ROLE, Role.SCHOOL_ADMIN)
         return client_for(make_member(world["other_school"], role))
+    if actor == OTHER_DIVISION:
+        role = expected.get(OUTSIDER_ROLE, Role.SCHOOL_ADMIN)
+        return client_for(make_member(world["school"], role, division=Division.CONTINUING))
     return client_for(make_member(world["school"], actor))
 
 
@@ -199,6 +209,6 @@ def test_status(name, world, make_member):
             client = _client(actor, expected, world, make_member)
             status = getattr(client, method)(url).status_code
             transaction.set_rollback(True)
-        if status != expected[actor]:
-            wrong.append(f"{actor}: {status}, expected {expected[actor]}")
+        if status != expected_for(actor, expected):
+            wrong.append(f"{actor}: {status}, expected {expected_for(actor, expected)}")
     assert not wrong, f"{method.upper()} {url}\n" + "\n".join(wrong)

@@ -6,13 +6,18 @@
 - optionally ``build(world, make_member)``, adding the area's objects of this school to
   the ``world`` dict that kwargs builders read.
 
-Actors: ``anon``, every role of this school, ``outsider`` (a user of another school).
+Actors: ``anon``, every role of this school, ``other_division`` (a member of this school's
+continuing-education division, acting in the row's ``OUTSIDER_ROLE``), ``outsider`` (a user of
+another school). The objects the rows open belong to day-division students, so a page about
+one student's records gives ``other_division`` 404 (``only(..., other_division=404)``); where a
+row says nothing, the other division answers as the same role of the day division does.
 """
 
 from accounts.models import Role
 
 ROLES = [r.value for r in Role]
-ACTORS = ["anon", *ROLES, "outsider"]
+OTHER_DIVISION = "other_division"
+ACTORS = ["anon", *ROLES, OTHER_DIVISION, "outsider"]
 OUTSIDER_ROLE = "_outsider_role"
 
 
@@ -23,12 +28,22 @@ def only(
     outsider_role: str = Role.SCHOOL_ADMIN,
     others: int = 403,
     anon: int = 302,
+    other_division: int | None = None,
 ) -> dict[str, int | str]:
     """``allowed`` roles get their status, other roles ``others``."""
     expected: dict[str, int | str] = dict.fromkeys(ROLES, others)
     expected.update(allowed)
     expected.update({"anon": anon, "outsider": outsider, OUTSIDER_ROLE: outsider_role})
+    if other_division is not None:
+        expected[OTHER_DIVISION] = other_division
     return expected
+
+
+def expected_for(actor: str, expected: dict[str, int | str]) -> int:
+    """The status ``actor`` must get; the other division defaults to its role's."""
+    if actor == OTHER_DIVISION and OTHER_DIVISION not in expected:
+        return int(expected[expected.get(OUTSIDER_ROLE, Role.SCHOOL_ADMIN)])
+    return int(expected[actor])
 
 
 def admin_only(*, outsider: int) -> dict[str, int | str]:

@@ -19,6 +19,7 @@ ROWS = {
     "classes:edit": (
         "get",
         lambda w: {"pk": w["school_class"].pk},
-        only(OFFICES, outsider=404, outsider_role=Role.REGISTRY),
+        # A day-division class: the other division's offices do not see it.
+        only(OFFICES, outsider=404, outsider_role=Role.REGISTRY, other_division=404),
     ),
 }

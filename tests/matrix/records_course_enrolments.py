@@ -16,8 +16,10 @@ REGISTRY = Role.REGISTRY.value
 CODE = "{year}123456H11101A1020101"
 
 
-def _roles(allowed: dict[str, int], *, outsider_role: str = CURRICULUM) -> dict:
-    return only(allowed, outsider=404, outsider_role=outsider_role)
+def _roles(
+    allowed: dict[str, int], *, outsider_role: str = CURRICULUM, other_division: int | None = None
+) -> dict:
+    return only(allowed, outsider=404, outsider_role=outsider_role, other_division=other_division)
 
 
 def build(world, make_member) -> None:
@@ -60,10 +62,15 @@ ROWS = {
     "enrolments:export": ("get", _course, _roles({CURRICULUM: 200, REGISTRY: 200})),
     # Posted without a student number: the page comes back with the error by the field.
     "enrolments:add": ("post", _course, _roles({CURRICULUM: 200})),
-    "enrolments:remove": ("post", _enrolment, _roles({CURRICULUM: 302, REGISTRY: 302})),
+    # The enrolment is of a day-division student (no class yet): the other division 404.
+    "enrolments:remove": (
+        "post",
+        _enrolment,
+        _roles({CURRICULUM: 302, REGISTRY: 302}, other_division=404),
+    ),
     "enrolments:grade": (
         "get",
         _enrolment,
-        _roles({REGISTRY: 200}, outsider_role=REGISTRY),
+        _roles({REGISTRY: 200}, outsider_role=REGISTRY, other_division=404),
     ),
 }

@@ -105,13 +105,22 @@ def _page(role):
     return only({role: 200}, outsider=200, outsider_role=role)
 
 
-def _object(role, status=200):
+def _object(role, status=200, other_division=None):
     """A page of one of this school's objects, for ``role``."""
-    return only({role: status}, outsider=404, outsider_role=role)
+    return only({role: status}, outsider=404, outsider_role=role, other_division=other_division)
 
 
-def _post(role, status=302):
-    return only({role: status}, outsider=404, outsider_role=role)
+def _post(role, status=302, other_division=None):
+    return only({role: status}, outsider=404, outsider_role=role, other_division=other_division)
+
+
+def _record(role):
+    """A page of one day-division student's record: the other division's office gets 404."""
+    return _object(role, other_division=404)
+
+
+def _record_post(role):
+    return _post(role, other_division=404)
 
 
 AFFAIRS, CONSULTANT, COUNSELLOR, REGISTRY = (
@@ -125,17 +134,17 @@ ROWS = {
     # Student affairs
     "staffrecords:cadre_list": ("get", None, _page(AFFAIRS)),
     "staffrecords:cadre_add": ("get", None, _page(AFFAIRS)),
-    "staffrecords:cadre_edit": ("get", _pk("sr_cadre"), _object(AFFAIRS)),
-    "staffrecords:cadre_delete": ("post", _pk("sr_cadre"), _post(AFFAIRS)),
+    "staffrecords:cadre_edit": ("get", _pk("sr_cadre"), _record(AFFAIRS)),
+    "staffrecords:cadre_delete": ("post", _pk("sr_cadre"), _record_post(AFFAIRS)),
     "staffrecords:club_list": ("get", None, _page(AFFAIRS)),
     "staffrecords:club_add": ("get", None, _page(AFFAIRS)),
     "staffrecords:club_detail": ("get", _pk("sr_club"), _object(AFFAIRS)),
     "staffrecords:club_edit": ("get", _pk("sr_club"), _object(AFFAIRS)),
     "staffrecords:club_delete": ("post", _pk("sr_club"), _post(AFFAIRS)),
     "staffrecords:club_copy": ("post", _pk("sr_club"), _post(AFFAIRS)),
-    "staffrecords:club_member_delete": ("post", _pk("sr_membership"), _post(AFFAIRS)),
+    "staffrecords:club_member_delete": ("post", _pk("sr_membership"), _record_post(AFFAIRS)),
     "staffrecords:attendance_list": ("get", None, _page(AFFAIRS)),
-    "staffrecords:attendance_edit": ("get", _attendance, _object(AFFAIRS)),
+    "staffrecords:attendance_edit": ("get", _attendance, _record(AFFAIRS)),
     # Course consultants
     "staffrecords:consultation_list": ("get", None, _page(CONSULTANT)),
     "staffrecords:consultation_students": ("get", None, _page(CONSULTANT)),
@@ -153,15 +162,15 @@ ROWS = {
     # Counselling office
     "staffrecords:career_list": ("get", None, _page(COUNSELLOR)),
     "staffrecords:career_add": ("get", None, _page(COUNSELLOR)),
-    "staffrecords:career_edit": ("get", _pk("sr_career"), _object(COUNSELLOR)),
-    "staffrecords:career_delete": ("post", _pk("sr_career"), _post(COUNSELLOR)),
+    "staffrecords:career_edit": ("get", _pk("sr_career"), _record(COUNSELLOR)),
+    "staffrecords:career_delete": ("post", _pk("sr_career"), _record_post(COUNSELLOR)),
     # Registry
     "staffrecords:change_list": ("get", None, _page(REGISTRY)),
     "staffrecords:change_find": ("get", None, _page(REGISTRY)),
     "staffrecords:change_add": ("get", None, _page(REGISTRY)),
-    "staffrecords:change_edit": ("get", _pk("sr_change"), _object(REGISTRY)),
-    "staffrecords:change_delete": ("post", _pk("sr_change"), _post(REGISTRY)),
-    "staffrecords:student_changes": ("get", _pk("sr_student"), _object(REGISTRY)),
+    "staffrecords:change_edit": ("get", _pk("sr_change"), _record(REGISTRY)),
+    "staffrecords:change_delete": ("post", _pk("sr_change"), _record_post(REGISTRY)),
+    "staffrecords:student_changes": ("get", _pk("sr_student"), _record(REGISTRY)),
     # Homeroom teachers: a fresh one has no class this year; the page says so.
     "staffrecords:roster": ("get", None, _page(R.HOMEROOM)),
 }

@@ -40,7 +40,10 @@ def build(world, make_member):
 STUDENT_PAGE = only({R.STUDENT: 200}, outsider=200, outsider_role=R.STUDENT)
 QUEUE = only(dict.fromkeys(OFFICES, 200), outsider=200, outsider_role=R.REGISTRY)
 CORRECTION = only(
-    {**dict.fromkeys(OFFICES, 404), R.REGISTRY: 200}, outsider=404, outsider_role=R.REGISTRY
+    {**dict.fromkeys(OFFICES, 404), R.REGISTRY: 200},
+    outsider=404,
+    outsider_role=R.REGISTRY,
+    other_division=404,
 )
 # Staff who may read a record: homeroom only for their own classes (this one is not theirs).
 STUDENT_RECORD = only(
@@ -53,8 +56,9 @@ STUDENT_RECORD = only(
     },
     outsider=404,
     outsider_role=R.REGISTRY,
+    other_division=404,
 )
-REGISTRY_ONLY = only({R.REGISTRY: 200}, outsider=404, outsider_role=R.REGISTRY)
+REGISTRY_ONLY = only({R.REGISTRY: 200}, outsider=404, outsider_role=R.REGISTRY, other_division=404)
 
 ROWS = {
     "basicdata:mine": ("get", None, STUDENT_PAGE),

@@ -32,7 +32,8 @@ def build(world, make_member):
 # The lists show the acting school's own rows: a registry of another school gets its own
 # (empty) list, and 404 for this school's extension.
 REGISTRY_PAGE = only({R.REGISTRY: 200}, outsider=200, outsider_role=R.REGISTRY)
-END = only({R.REGISTRY: 302}, outsider=404, outsider_role=R.REGISTRY)
+# The student has no class yet, so is the day division's: the other division's registry 404.
+END = only({R.REGISTRY: 302}, outsider=404, outsider_role=R.REGISTRY, other_division=404)
 
 ROWS = {
     "extensions:list": ("get", None, REGISTRY_PAGE),

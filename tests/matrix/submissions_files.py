@@ -36,6 +36,7 @@ FILE = only(
     },
     outsider=404,
     outsider_role=R.REGISTRY,
+    other_division=404,  # a day-division student's file
 )
 
 ROWS = {

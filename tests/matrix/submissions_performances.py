@@ -55,8 +55,19 @@ def _school(world):
 STUDENT_PAGE = only({R.STUDENT: 200}, outsider=200, outsider_role=R.STUDENT)
 NOT_THEIRS = only({R.STUDENT: 404}, outsider=404, outsider_role=R.STUDENT)
 OFFICE_PAGE = only(dict.fromkeys(OFFICES, 200), outsider=200, outsider_role=R.STUDENT_AFFAIRS)
-OFFICE_ITEM = only(dict.fromkeys(OFFICES, 200), outsider=404, outsider_role=R.STUDENT_AFFAIRS)
-OFFICE_DELETE = only(dict.fromkeys(OFFICES, 302), outsider=404, outsider_role=R.STUDENT_AFFAIRS)
+# The item is a day-division student's: an office of the other division gets 404.
+OFFICE_ITEM = only(
+    dict.fromkeys(OFFICES, 200),
+    outsider=404,
+    outsider_role=R.STUDENT_AFFAIRS,
+    other_division=404,
+)
+OFFICE_DELETE = only(
+    dict.fromkeys(OFFICES, 302),
+    outsider=404,
+    outsider_role=R.STUDENT_AFFAIRS,
+    other_division=404,
+)
 
 ROWS = {
     "performances:add": ("get", None, STUDENT_PAGE),
