@@ -9,7 +9,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -62,7 +61,7 @@ def _two_factor_missing(context) -> bool:
     required = (
         SchoolPolicy.objects.filter(
             school=context.school,
-            school_year__roc_year=roc.school_year_of(timezone.localdate()),
+            school_year__roc_year=roc.current_school_year(),
         )
         .values_list("staff_require_2fa", flat=True)
         .first()

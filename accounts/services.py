@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Deputy, Membership, Role, User
-from portfolio.audit import audit_write, diff_fields
+from portfolio.audit import audit_write, update_audited
 from portfolio.models import School
+from portfolio.problems import add_problem
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
@@ -65,10 +66,9 @@ def member_update(
 ) -> User:
     if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": [_("Another account already uses this e-mail address.")]})
-    changes = diff_fields(user, {"name": name, "email": email})
-    user.name, user.email = name, email
-    user.save(update_fields=["name", "email"])
-    audit_write(school=school, by=by, action="member.update", target=user, changes=changes)
+    update_audited(
+        user, {"name": name, "email": email}, school=school, by=by, action="member.update"
+    )
     return user
 
 
@@ -151,19 +151,21 @@ def _deputy_problems(
         school=school, user=principal, role=role, division=division
     )
     if not holds_role.exists():
-        problems.setdefault("principal", []).append(
-            _("This person does not hold the chosen unit's role in this division.")
+        add_problem(
+            problems,
+            "principal",
+            _("This person does not hold the chosen unit's role in this division."),
         )
     if not Membership.objects.active().filter(school=school, user=deputy).exists():
-        problems.setdefault("deputy", []).append(_("The deputy must be a member of this school."))
+        add_problem(problems, "deputy", _("The deputy must be a member of this school."))
     same_order = Deputy.objects.filter(
         school=school, role=role, division=division, principal=principal, order=order
     )
     if exclude is not None:
         same_order = same_order.exclude(pk=exclude.pk)
     if same_order.exists():
-        problems.setdefault("order", []).append(
-            _("This order is already taken in this person's deputy list.")
+        add_problem(
+            problems, "order", _("This order is already taken in this person's deputy list.")
         )
     return problems
 
@@ -229,11 +231,7 @@ def deputy_update(
     problems = _deputy_problems(school=record.school, exclude=record, **data)
     if problems:
         raise ValidationError(problems)
-    changes = diff_fields(record, data)
-    for name, value in data.items():
-        setattr(record, name, value)
-    record.save()
-    audit_write(school=record.school, by=by, action="deputy.update", target=record, changes=changes)
+    update_audited(record, data, school=record.school, by=by, action="deputy.update")
     return record
 
 

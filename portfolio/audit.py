@@ -29,6 +29,42 @@ def audit_write(
     )
 
 
+def update_audited(
+    instance: models.Model,
+    data: dict[str, Any],
+    *,
+    school: School | None,
+    by: Actor | None,
+    action: str,
+    extra: dict[str, Any] | None = None,
+    redact: tuple[str, ...] = (),
+    only_if_changed: bool = False,
+    full_clean: bool = False,
+) -> dict[str, list[Any]]:
+    """Set ``data`` on ``instance``, save those fields, and audit what changed.
+
+    The audit row holds ``{field: [old, new]}`` for each changed field, then ``extra``.
+    A ``redact``ed field (a personal text) is recorded as changed, not what it says. With
+    ``only_if_changed``, nothing is saved or audited when no field of ``data`` changed; with
+    ``full_clean``, the model's own validation runs before saving.
+    The model's ``auto_now`` fields are saved too. Returns the changes.
+    """
+    changes = diff_fields(instance, data)
+    if only_if_changed and not changes:
+        return changes
+    for name, value in data.items():
+        setattr(instance, name, value)
+    if full_clean:
+        instance.full_clean()
+    stamped = [f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)]
+    instance.save(update_fields=[*data, *stamped])
+    recorded = {name: ["…", "…"] if name in redact else value for name, value in changes.items()}
+    audit_write(
+        school=school, by=by, action=action, target=instance, changes={**recorded, **(extra or {})}
+    )
+    return changes
+
+
 def diff_fields(instance: models.Model, data: dict[str, Any]) -> dict[str, list[Any]]:
     """Fields of ``data`` that differ from ``instance``, as {field: [old, new]} for the audit."""
     changed = {}

@@ -49,8 +49,7 @@ class School(models.Model):
 
 class SchoolYearQuerySet(models.QuerySet):
     def current_for(self, school: School) -> "SchoolYear | None":
-        today = timezone.localdate()
-        return self.filter(school=school, roc_year=roc.school_year_of(today)).first()
+        return self.filter(school=school, roc_year=roc.current_school_year()).first()
 
 
 class SchoolYear(models.Model):

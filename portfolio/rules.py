@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from portfolio.lib.roc import school_year_bounds
 from portfolio.models import Term, Window, WindowKind
+from portfolio.problems import add_problem
 
 OUTCOME_UPLOAD_MIN_AFTER_CLOSING = dt.timedelta(weeks=2)
 RECEIPT_MIN_LENGTH = dt.timedelta(days=3)
@@ -34,7 +35,7 @@ def window_problems(
     problems: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
-        problems.setdefault(field, []).append(message)
+        add_problem(problems, field, message)
 
     if ends_at <= starts_at:
         add("ends_at", _("A window must close after it opens."))
@@ -102,16 +103,16 @@ def term_problems(
     problems: dict[str, list[str]] = {}
     first, last = school_year_bounds(roc_year)
     if not (first <= starts_on < ends_on <= last):
-        problems.setdefault("ends_on", []).append(
+        add_problem(
+            problems,
+            "ends_on",
             _("Term %(term)s must start and end within the school year (%(first)s to %(last)s).")
             % {
                 "term": number,
                 "first": date_format(first, "Y-m-d"),
                 "last": date_format(last, "Y-m-d"),
-            }
+            },
         )
     if not (starts_on <= closing_day <= ends_on):
-        problems.setdefault("closing_day", []).append(
-            _("The closing day must fall within the term.")
-        )
+        add_problem(problems, "closing_day", _("The closing day must fall within the term."))
     return problems

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from portfolio import rules
 from portfolio.actor import Actor
-from portfolio.audit import audit_write, diff_fields
+from portfolio.audit import audit_write, update_audited
 from portfolio.models import School, SchoolPolicy, SchoolYear, Term, Window, WindowState
+from portfolio.problems import raise_if
 
 POLICY_FIELDS = [
     "outcome_upload_cap_per_term",
@@ -46,11 +47,6 @@ def school_create(
     return school
 
 
-def _raise_if(problems: dict[str, list[str]]) -> None:
-    if problems:
-        raise ValidationError(problems)
-
-
 @transaction.atomic
 def school_year_create(
     *,
@@ -66,7 +62,7 @@ def school_year_create(
     for term in terms:
         for field, messages in rules.term_problems(roc_year=roc_year, **term).items():
             problems.setdefault(f"term{term['number']}_{field}", []).extend(messages)
-    _raise_if(problems)
+    raise_if(problems)
     year = SchoolYear.objects.create(school=school, roc_year=roc_year)
     for term in terms:
         Term.objects.create(school=school, school_year=year, **term)
@@ -100,7 +96,7 @@ def term_update(
     ends_on: dt.date,
     by: Actor | None,
 ) -> Term:
-    _raise_if(
+    raise_if(
         rules.term_problems(
             roc_year=term.school_year.roc_year,
             number=term.number,
@@ -110,11 +106,7 @@ def term_update(
         )
     )
     data = {"starts_on": starts_on, "closing_day": closing_day, "ends_on": ends_on}
-    changes = diff_fields(term, data)
-    for name, value in data.items():
-        setattr(term, name, value)
-    term.save(update_fields=list(data))
-    audit_write(school=term.school, by=by, action="term.update", target=term, changes=changes)
+    update_audited(term, data, school=term.school, by=by, action="term.update")
     return term
 
 
@@ -157,7 +149,7 @@ def window_create(
         self_check_on=self_check_on,
         note=note,
     )
-    _raise_if(rules.window_problems(term=term, **_rule_args(data)))
+    raise_if(rules.window_problems(term=term, **_rule_args(data)))
     window = Window.objects.create(school=term.school, term=term, **data)
     audit_write(
         school=term.school,
@@ -189,12 +181,8 @@ def window_update(
         self_check_on=self_check_on,
         note=note,
     )
-    _raise_if(rules.window_problems(term=window.term, exclude=window, **_rule_args(data)))
-    changes = diff_fields(window, data)
-    for name, value in data.items():
-        setattr(window, name, value)
-    window.save(update_fields=list(data))
-    audit_write(school=window.school, by=by, action="window.update", target=window, changes=changes)
+    raise_if(rules.window_problems(term=window.term, exclude=window, **_rule_args(data)))
+    update_audited(window, data, school=window.school, by=by, action="window.update")
     return window
 
 
@@ -219,12 +207,9 @@ def policy_update(*, policy: SchoolPolicy, data: dict[str, Any], by: Actor | Non
     unknown = set(data) - set(POLICY_FIELDS)
     if unknown:
         raise ValueError(f"not policy fields: {sorted(unknown)}")
-    changes = diff_fields(policy, data)
-    for name, value in data.items():
-        setattr(policy, name, value)
-    policy.full_clean()
-    policy.save(update_fields=list(data))
-    audit_write(school=policy.school, by=by, action="policy.update", target=policy, changes=changes)
+    update_audited(
+        policy, data, school=policy.school, by=by, action="policy.update", full_clean=True
+    )
     return policy
 
 

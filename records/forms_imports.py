@@ -1,7 +1,6 @@
 import os
 
 from django import forms
-from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -11,18 +10,6 @@ from records.imports import KINDS, kinds_for
 from records.services.imports import UPLOAD_EXTENSIONS
 
 MAX_UPLOAD_MB = 30
-
-
-def current_term(terms: list[Term]) -> Term | None:
-    """The term today falls in, else the latest that has started, else the first."""
-    today = timezone.localdate()
-    for term in terms:
-        if term.starts_on <= today <= term.ends_on:
-            return term
-    started = [term for term in terms if term.starts_on <= today]
-    if started:
-        return max(started, key=lambda term: term.starts_on)
-    return terms[-1] if terms else None
 
 
 def _file_help() -> str:
@@ -63,7 +50,7 @@ class ImportForm(forms.Form):
         )
         self.fields["term"].queryset = terms
         self.fields["term"].empty_label = _("(none)")
-        self.fields["term"].initial = getattr(current_term(list(terms)), "pk", None)
+        self.fields["term"].initial = getattr(Term.objects.last_started_for(school), "pk", None)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -51,7 +51,7 @@ FINDING_SORTS = {
 def _term_from(request: HttpRequest, value: str | None) -> Term | None:
     if value and value.isdigit():
         return get_term_for(request.acting, int(value))
-    return services.current_term(request.acting.school)
+    return Term.objects.current_for(request.acting.school)
 
 
 def _school_terms(school: School) -> list[Term]:

@@ -67,23 +67,7 @@ HOMEROOM = Role.HOMEROOM
 PAGE_SIZE = 50
 
 
-def _this_roc_year() -> int:
-    return roc.current_school_year()
-
-
-def current_term(request: HttpRequest) -> Term | None:
-    return Term.objects.last_started_for(request.acting.school)
-
-
 # --- Shared machinery of lists and forms ------------------------------------------------------
-
-
-def _query(request: HttpRequest) -> str:
-    """The list's current filters, for pager and export links."""
-    params = request.GET.copy()
-    for name in ("page", "export"):
-        params.pop(name, None)
-    return params.urlencode()
 
 
 def _with_defaults(request: HttpRequest, **defaults: Any) -> QueryDict:
@@ -105,7 +89,7 @@ def _listing(
     if request.GET.get("export") == "xlsx":
         return export(rows)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, template, {"page": page, "query": _query(request), **context})
+    return render(request, template, {"page": page, **context})
 
 
 def _xlsx(
@@ -214,7 +198,7 @@ def cadre_list(request: HttpRequest) -> HttpResponse:
 @acting_required(AFFAIRS)
 def cadre_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
-    term = current_term(request)
+    term = Term.objects.last_started_for(request.acting.school)
     wanted_term = request.GET.get("term", "")
     if wanted_term.isdigit():
         term = Term.objects.filter(school=school, pk=wanted_term).first() or term
@@ -294,7 +278,7 @@ def cadre_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def _club_default_year(request: HttpRequest) -> SchoolYear | None:
     school = request.acting.school
     return (
-        SchoolYear.objects.filter(school=school, roc_year=_this_roc_year()).first()
+        SchoolYear.objects.filter(school=school, roc_year=roc.current_school_year()).first()
         or SchoolYear.objects.filter(school=school).order_by("-roc_year").first()
     )
 
@@ -506,7 +490,7 @@ def club_member_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @acting_required(AFFAIRS)
 def attendance_list(request: HttpRequest) -> HttpResponse:
     """Students with their periods of absence in one term, by kind."""
-    default = current_term(request)
+    default = Term.objects.last_started_for(request.acting.school)
     filters = forms.AttendanceFilterForm(
         _with_defaults(request, term=default.pk if default else None),
         school=request.acting.school,
@@ -826,7 +810,7 @@ def career_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "records/staff/career_list.html",
-        {"page": page, "query": _query(request), "filters": filters, "student": student},
+        {"page": page, "filters": filters, "student": student},
     )
 
 
@@ -1065,7 +1049,7 @@ def roster(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     classes = list(classes_visible_to(request.acting))
     terms = list(
-        Term.objects.filter(school=school, school_year__roc_year=_this_roc_year())
+        Term.objects.filter(school=school, school_year__roc_year=roc.current_school_year())
         .select_related("school_year")
         .order_by("number")
     )
@@ -1135,7 +1119,6 @@ def roster(request: HttpRequest) -> HttpResponse:
             "school_class": school_class,
             "term": term,
             "students": rows,
-            "query": _query(request),
             "has_classes": bool(classes),
         },
     )

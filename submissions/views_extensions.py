@@ -29,12 +29,6 @@ def _visible_students(request: HttpRequest):
     return students_visible_to(request.acting).select_related("school_class")
 
 
-def _list_query(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 @acting_required(REGISTRY)
 def extension_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -47,7 +41,7 @@ def extension_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "submissions/extensions/list.html",
-        {"page": page, "filters": filters, "query": _list_query(request), "now": now},
+        {"page": page, "filters": filters, "now": now},
     )
 
 

@@ -232,16 +232,9 @@ def _filter_classes(request: HttpRequest) -> QuerySet[SchoolClass]:
     """This school year's classes of the office's division."""
     return SchoolClass.objects.filter(
         school=request.acting.school,
-        school_year__roc_year=roc.school_year_of(timezone.localdate()),
+        school_year__roc_year=roc.current_school_year(),
         division=request.acting.division,
     ).order_by("grade", "name")
-
-
-def _query(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    for name in ("page", "export"):
-        params.pop(name, None)
-    return params.urlencode()
 
 
 @acting_required(*OFFICES)
@@ -266,7 +259,6 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "page": page,
-            "query": _query(request),
             "may_import": request.acting.role in KINDS["performances"].roles,
         },
     )

@@ -416,8 +416,8 @@ class TestCheckPages:
 
 def test_current_term(school, current_roc_year):
     term1, term2 = Term.objects.filter(school=school).order_by("number")
-    assert services.current_term(school, today=term1.starts_on) == term1
+    assert Term.objects.current_for(school, today=term1.starts_on) == term1
     between = term1.ends_on + dt.timedelta(days=3)
-    assert services.current_term(school, today=between) == term2  # being planned
-    assert services.current_term(school, today=term2.ends_on + dt.timedelta(days=30)) == term2
-    assert services.current_term(school, today=term1.starts_on - dt.timedelta(days=300)) == term1
+    assert Term.objects.current_for(school, today=between) == term2  # being planned
+    assert Term.objects.current_for(school, today=term2.ends_on + dt.timedelta(days=30)) == term2
+    assert Term.objects.current_for(school, today=term1.starts_on - dt.timedelta(days=300)) == term1

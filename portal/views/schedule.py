@@ -26,7 +26,7 @@ def public_schedule(request: HttpRequest, code: str) -> HttpResponse:
     """The school's published schedule: open to everyone, signed in or not."""
     school = get_object_or_404(School, code=code)
     years = list(SchoolYear.objects.filter(school=school).order_by("-roc_year"))
-    current = roc.school_year_of(timezone.localdate())
+    current = roc.current_school_year()
     wanted = request.GET.get("year")
     year = None
     if wanted and wanted.isdigit():
@@ -62,7 +62,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     years = list(SchoolYear.objects.filter(school=school).order_by("-roc_year"))
     wanted = request.GET.get("year", "")
-    current = roc.school_year_of(timezone.localdate())
+    current = roc.current_school_year()
     year = next((y for y in years if str(y.roc_year) == wanted), None) or next(
         (y for y in years if y.roc_year == current), years[0] if years else None
     )
@@ -104,7 +104,7 @@ def _schedule_url() -> str:
 
 def _suggested_year(school: School) -> dict:
     latest = SchoolYear.objects.filter(school=school).order_by("-roc_year").first()
-    roc_year = latest.roc_year + 1 if latest else roc.school_year_of(timezone.localdate())
+    roc_year = latest.roc_year + 1 if latest else roc.current_school_year()
     first, _last = roc.school_year_bounds(roc_year)
     year = first.year
     return {

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from portfolio.audit import audit_write
 from portfolio.models import School, Window, WindowKind
+from portfolio.problems import add_problem
 from records.access import division_q
 from records.models import CORRECTION_OFFICES, CorrectionRequest, CorrectionStatus, Student
 
@@ -120,10 +121,12 @@ def open_corrections_count(school: School, role: str, division: str | None = Non
 def _clean_text(value: str, *, field: str, maximum: int, problems: dict) -> str:
     value = value.strip()
     if not value:
-        problems.setdefault(field, []).append(_("This field is required."))
+        add_problem(problems, field, _("This field is required."))
     elif len(value) > maximum:
-        problems.setdefault(field, []).append(
-            _("At most %(max)s characters (you wrote %(n)s).") % {"max": maximum, "n": len(value)}
+        add_problem(
+            problems,
+            field,
+            _("At most %(max)s characters (you wrote %(n)s).") % {"max": maximum, "n": len(value)},
         )
     return value
 

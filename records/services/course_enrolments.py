@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from portfolio.audit import audit_write, diff_fields
+from portfolio.audit import audit_write, update_audited
 from records.imports import values
 from records.imports.grades import GRADE_FIELDS
 from records.imports.messages import describe
@@ -191,19 +191,13 @@ def course_enrolment_grade_update(
         "counts_credit": counts_credit,
         "description": description,
     }
-    changes: dict[str, Any] = diff_fields(enrolment, data)
-    if not changes:
-        return enrolment
-    for field, value in data.items():
-        setattr(enrolment, field, value)
-    enrolment.save(update_fields=list(data))
-    changes["course"] = enrolment.course_id
-    changes["student"] = enrolment.student_id
-    audit_write(
+    update_audited(
+        enrolment,
+        data,
         school=enrolment.course.school,
         by=by,
         action="course_enrolment.grade_update",
-        target=enrolment,
-        changes=changes,
+        extra={"course": enrolment.course_id, "student": enrolment.student_id},
+        only_if_changed=True,
     )
     return enrolment

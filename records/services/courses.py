@@ -26,9 +26,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Membership, Role, User
-from portfolio.audit import audit_write, diff_fields
+from portfolio.audit import audit_write, diff_fields, update_audited
 from portfolio.lib import course_code
 from portfolio.models import GRADE_CHOICES, AuditLog, School, Term
+from portfolio.problems import raise_if
 from records.models import Course, CourseCodeCheck, CourseCodeList
 
 if TYPE_CHECKING:
@@ -122,11 +123,6 @@ def problem_messages(
     return messages
 
 
-def _raise_if(problems: dict[str, list[str]]) -> None:
-    if problems:
-        raise ValidationError(problems)
-
-
 # --- Courses ------------------------------------------------------------------------------
 
 
@@ -207,7 +203,7 @@ def course_create(
 ) -> Course:
     code, name, section = course_code.normalize(code), name.strip(), section.strip()
     teachers = list(teachers)
-    _raise_if(
+    raise_if(
         _course_problems(
             school=school,
             term=term,
@@ -263,7 +259,7 @@ def course_update(
     save does not make the term's course-code check look out of date."""
     code, name, section = course_code.normalize(code), name.strip(), section.strip()
     teachers = list(teachers)
-    _raise_if(
+    raise_if(
         _course_problems(
             school=course.school,
             term=course.term,
@@ -277,20 +273,20 @@ def course_update(
         )
     )
     data = {"code": code, "section": section, "name": name, "grade": grade, "credits": credits}
-    changes = diff_fields(course, data)
     before = sorted(course.teachers.values_list("pk", flat=True))
     after = sorted({t.pk for t in teachers})
-    if before != after:
-        changes["teachers"] = [before, after]
-    if not changes:
-        return course
-    for field, value in data.items():
-        setattr(course, field, value)
-    course.save()
-    if "teachers" in changes:
+    teachers_changed = {"teachers": [before, after]} if before != after else {}
+    if teachers_changed:
         course.teachers.set(teachers)
-    changes["term"] = course.term_id
-    audit_write(school=course.school, by=by, action="course.update", target=course, changes=changes)
+    if teachers_changed or diff_fields(course, data):
+        update_audited(
+            course,
+            data,
+            school=course.school,
+            by=by,
+            action="course.update",
+            extra={**teachers_changed, "term": course.term_id},
+        )
     return course
 
 
@@ -582,10 +578,6 @@ def code_check_run(
 
 
 # --- Status for the home page ---------------------------------------------------------------
-
-
-def current_term(school: School, *, today: dt.date | None = None) -> Term | None:
-    return Term.objects.current_for(school, today=today)
 
 
 def latest_course_change(term: Term) -> dt.datetime | None:

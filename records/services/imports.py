@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import models, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Deputy, Division, Membership
@@ -67,7 +66,7 @@ def _context(
         return None
     year = term.school_year if term is not None else SchoolYear.objects.current_for(school)
     if year is None:
-        report.problem(0, "", "no_school_year", year=roc.school_year_of(timezone.localdate()))
+        report.problem(0, "", "no_school_year", year=roc.current_school_year())
         return None
     return base.Context(school=school, school_year=year, term=term, division=division, by=by)
 

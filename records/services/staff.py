@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Role
-from portfolio.audit import audit_write, diff_fields
+from portfolio.audit import audit_write, update_audited
 from portfolio.lib import roc
 from portfolio.models import School, SchoolYear, Term
+from portfolio.problems import add_problem, raise_if
 from records.models import (
     AbsenceKind,
     AttendanceSummary,
@@ -47,15 +48,6 @@ ATTENDANCE_MAX_PERIODS = 999
 CHANGE_MAX_DAYS_AHEAD = 366
 
 
-def _raise_if(problems: dict[str, list[str]]) -> None:
-    if problems:
-        raise ValidationError(problems)
-
-
-def _add(problems: dict[str, list[str]], field: str, message: str) -> None:
-    problems.setdefault(field, []).append(message)
-
-
 def _text(value: str) -> str:
     return (value or "").strip()
 
@@ -65,16 +57,16 @@ def _require_same_school(school: School, **objects: Any) -> None:
     problems: dict[str, list[str]] = {}
     for field, obj in objects.items():
         if obj is not None and obj.school_id != school.pk:
-            _add(problems, field, _("This belongs to another school."))
-    _raise_if(problems)
+            add_problem(problems, field, _("This belongs to another school."))
+    raise_if(problems)
 
 
 def _required_text(problems: dict[str, list[str]], field: str, value: str, limit: int) -> str:
     value = _text(value)
     if not value:
-        _add(problems, field, _("This field is required."))
+        add_problem(problems, field, _("This field is required."))
     elif len(value) > limit:
-        _add(
+        add_problem(
             problems,
             field,
             _("At most %(limit)s characters (this has %(count)s).")
@@ -88,15 +80,6 @@ def _stringified(data: Mapping[str, Any]) -> dict[str, Any]:
         k: (v.pk if hasattr(v, "pk") else v if isinstance(v, int | list) else str(v))
         for k, v in data.items()
     }
-
-
-def _apply(instance: Any, data: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """Set ``data`` on ``instance``, save those fields, return the audit diff."""
-    changes = diff_fields(instance, dict(data))
-    for name, value in data.items():
-        setattr(instance, name, value)
-    instance.save(update_fields=list(data))
-    return changes
 
 
 # --- Cadre posts (幹部經歷) -------------------------------------------------------------
@@ -118,26 +101,26 @@ def _cadre_data(
     unit = _required_text(problems, "unit", unit, 100)
     title = _required_text(problems, "title", title, 100)
     if level not in CadreLevel.values:
-        _add(problems, "level", _("Choose a level from the list."))
+        add_problem(problems, "level", _("Choose a level from the list."))
     if starts_on > ends_on:
-        _add(problems, "ends_on", _("The post cannot end before it starts."))
+        add_problem(problems, "ends_on", _("The post cannot end before it starts."))
     year_first, year_last = roc.school_year_bounds(term.school_year.roc_year)
     for field, day in (("starts_on", starts_on), ("ends_on", ends_on)):
         if not year_first <= day <= year_last:
-            _add(
+            add_problem(
                 problems,
                 field,
                 _("Give a date in school year %(year)s (%(first)s to %(last)s).")
                 % {"year": term.school_year.roc_year, "first": year_first, "last": year_last},
             )
     if starts_on <= ends_on and (ends_on < term.starts_on or starts_on > term.ends_on):
-        _add(
+        add_problem(
             problems,
             "starts_on",
             _("The post must be held during term %(term)s (%(first)s to %(last)s).")
             % {"term": term.label, "first": term.starts_on, "last": term.ends_on},
         )
-    _raise_if(problems)
+    raise_if(problems)
     return {
         "student": student,
         "term": term,
@@ -202,8 +185,7 @@ def cadre_post_update(
         starts_on=starts_on,
         ends_on=ends_on,
     )
-    changes = _apply(post, data)
-    audit_write(school=post.school, by=by, action="cadre_post.update", target=post, changes=changes)
+    update_audited(post, data, school=post.school, by=by, action="cadre_post.update")
     return post
 
 
@@ -229,7 +211,7 @@ def _club_name(problems: dict[str, list[str]], *, school_year: SchoolYear, name:
         if exclude is not None:
             clash = clash.exclude(pk=exclude.pk)
         if clash.exists():
-            _add(
+            add_problem(
                 problems,
                 "name",
                 _("School year %(year)s already has a club named %(name)s.")
@@ -245,7 +227,7 @@ def club_create(
     _require_same_school(school, school_year=school_year)
     problems: dict[str, list[str]] = {}
     name = _club_name(problems, school_year=school_year, name=name)
-    _raise_if(problems)
+    raise_if(problems)
     club = Club.objects.create(school=school, school_year=school_year, name=name)
     audit_write(
         school=school,
@@ -261,9 +243,8 @@ def club_create(
 def club_update(*, club: Club, name: str, by: "ActingContext | None") -> Club:
     problems: dict[str, list[str]] = {}
     name = _club_name(problems, school_year=club.school_year, name=name, exclude=club)
-    _raise_if(problems)
-    changes = _apply(club, {"name": name})
-    audit_write(school=club.school, by=by, action="club.update", target=club, changes=changes)
+    raise_if(problems)
+    update_audited(club, {"name": name}, school=club.school, by=by, action="club.update")
     return club
 
 
@@ -289,15 +270,15 @@ def club_member_add(
     _require_same_school(club.school, student=student, term=term)
     problems: dict[str, list[str]] = {}
     if term.school_year_id != club.school_year_id:
-        _add(problems, "term", _("Choose a term of the club's school year."))
+        add_problem(problems, "term", _("Choose a term of the club's school year."))
     elif ClubMembership.objects.filter(club=club, student=student, term=term).exists():
-        _add(
+        add_problem(
             problems,
             "student",
             _("%(student)s is already a member in term %(term)s.")
             % {"student": student, "term": term.label},
         )
-    _raise_if(problems)
+    raise_if(problems)
     membership = ClubMembership.objects.create(
         school=club.school, club=club, student=student, term=term
     )
@@ -384,14 +365,14 @@ def attendance_set(
             raise ValueError(f"not an absence kind: {kind!r}")
         value = value or 0
         if not 0 <= value <= ATTENDANCE_MAX_PERIODS:
-            _add(
+            add_problem(
                 problems,
                 kind,
                 _("Give a number of periods from 0 to %(max)s.") % {"max": ATTENDANCE_MAX_PERIODS},
             )
         elif value:
             wanted[kind] = value
-    _raise_if(problems)
+    raise_if(problems)
     rows = {row.kind: row for row in AttendanceSummary.objects.filter(student=student, term=term)}
     changes: dict[str, list[int]] = {}
     for kind in periods:
@@ -482,15 +463,15 @@ def _consultation_data(
         pk=student.school_class_id, school=school, consultants=consultant
     ).exists()
     if not counselled:
-        _add(problems, "student", _("This student is not in a class you counsel."))
+        add_problem(problems, "student", _("This student is not in a class you counsel."))
     if held_at > timezone.now():
-        _add(problems, "held_at", _("Record a consultation after it has taken place."))
+        add_problem(problems, "held_at", _("Record a consultation after it has taken place."))
     place = _required_text(problems, "place", place, 100)
     content = _required_text(problems, "content", content, 5000)
     advice = _text(advice)
     if len(advice) > 5000:
-        _add(problems, "advice", _("At most %(limit)s characters.") % {"limit": 5000})
-    _raise_if(problems)
+        add_problem(problems, "advice", _("At most %(limit)s characters.") % {"limit": 5000})
+    raise_if(problems)
     return {
         "student": student,
         "held_at": held_at,
@@ -554,13 +535,14 @@ def consultation_update(
         content=content,
         advice=advice,
     )
-    changes = _apply(record, data)
     # The texts are personal: the audit notes that they changed, not what they say.
-    for name in ("content", "advice"):
-        if name in changes:
-            changes[name] = ["…", "…"]
-    audit_write(
-        school=record.school, by=by, action="consultation.update", target=record, changes=changes
+    update_audited(
+        record,
+        data,
+        school=record.school,
+        by=by,
+        action="consultation.update",
+        redact=("content", "advice"),
     )
     return record
 
@@ -592,13 +574,13 @@ def _career_data(
     problems: dict[str, list[str]] = {}
     chosen = sorted(set(clusters))
     if not chosen:
-        _add(problems, "clusters", _("Choose at least one academic cluster."))
+        add_problem(problems, "clusters", _("Choose at least one academic cluster."))
     elif any(code not in Cluster.values for code in chosen):
-        _add(problems, "clusters", _("Choose clusters from the list."))
+        add_problem(problems, "clusters", _("Choose clusters from the list."))
     if held_on > timezone.localdate():
-        _add(problems, "held_on", _("Record the exploration after it has taken place."))
+        add_problem(problems, "held_on", _("Record the exploration after it has taken place."))
     content = _required_text(problems, "content", content, 5000)
-    _raise_if(problems)
+    raise_if(problems)
     return {"student": student, "held_on": held_on, "clusters": chosen, "content": content}
 
 
@@ -640,11 +622,13 @@ def career_record_update(
     data = _career_data(
         school=record.school, student=student, held_on=held_on, clusters=clusters, content=content
     )
-    changes = _apply(record, data)
-    if "content" in changes:
-        changes["content"] = ["…", "…"]
-    audit_write(
-        school=record.school, by=by, action="career_record.update", target=record, changes=changes
+    update_audited(
+        record,
+        data,
+        school=record.school,
+        by=by,
+        action="career_record.update",
+        redact=("content",),
     )
     return record
 
@@ -730,9 +714,9 @@ def _change_rows(student: Student, exclude_pk: int | None = None) -> list[tuple]
 def _change_problems(kind: str, effective_on: dt.date) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     if kind not in EnrolmentChangeKind.values:
-        _add(problems, "kind", _("Choose a change from the list."))
+        add_problem(problems, "kind", _("Choose a change from the list."))
     if effective_on > timezone.localdate() + dt.timedelta(days=CHANGE_MAX_DAYS_AHEAD):
-        _add(problems, "effective_on", _("That is more than a year ahead; check the date."))
+        add_problem(problems, "effective_on", _("That is more than a year ahead; check the date."))
     return problems
 
 
@@ -767,8 +751,8 @@ def enrolment_change_create(
     note = _text(note)
     problems = _change_problems(kind, effective_on)
     if len(note) > 200:
-        _add(problems, "note", _("At most %(limit)s characters.") % {"limit": 200})
-    _raise_if(problems)
+        add_problem(problems, "note", _("At most %(limit)s characters.") % {"limit": 200})
+    raise_if(problems)
     rows = [*_change_rows(student), (effective_on, _NEW, kind)]
     problem = _sequence_problem(rows, _here_and_next(rows, (effective_on, _NEW)))
     if problem:
@@ -799,20 +783,19 @@ def enrolment_change_update(
     note = _text(note)
     problems = _change_problems(kind, effective_on)
     if len(note) > 200:
-        _add(problems, "note", _("At most %(limit)s characters.") % {"limit": 200})
-    _raise_if(problems)
+        add_problem(problems, "note", _("At most %(limit)s characters.") % {"limit": 200})
+    raise_if(problems)
     key = float(change.pk)
     rows = [*_change_rows(change.student, exclude_pk=change.pk), (effective_on, key, kind)]
     problem = _sequence_problem(rows, _here_and_next(rows, (effective_on, key)))
     if problem:
         raise ValidationError({"kind": [problem]})
-    changes = _apply(change, {"kind": kind, "effective_on": effective_on, "note": note})
-    audit_write(
+    update_audited(
+        change,
+        {"kind": kind, "effective_on": effective_on, "note": note},
         school=change.school,
         by=by,
         action="enrolment_change.update",
-        target=change,
-        changes=changes,
     )
     change.student.status = _status_follow(change.student, by)
     return change

@@ -196,17 +196,33 @@ def outcome_upload(
     return outcome
 
 
-def _raise_unless_editable(outcome: CourseOutcome, now: dt.datetime) -> None:
+def outcome_change_refusal(outcome: CourseOutcome, window: UploadWindow | None) -> str | None:
+    """Why the student may not change, withdraw or send ``outcome`` now, or None if they may.
+
+    The one rule, for the services that refuse and the pages that explain: an outcome not
+    yet certified nor withdrawn, while the outcome-upload window of its term is open for the
+    student (``window``; None when the term has no such window).
+    """
+    if outcome.state == OutcomeState.WITHDRAWN:
+        return _("Withdrawn: it is kept here for your record and counts for nothing.")
     if outcome.state not in OUTCOME_EDITABLE_STATES:
-        raise ValidationError(
-            {
-                NON_FIELD_ERRORS: [
-                    _("This outcome is %(state)s and can no longer be changed.")
-                    % {"state": outcome.get_state_display().lower()}
-                ]
-            }
+        return _(
+            "Certified by your teacher: it can no longer be changed, and you may select it "
+            "for the central database."
         )
-    _window_for(outcome.enrolment, outcome.student, now).raise_if_closed()
+    if window is None:
+        return _(
+            "The outcome-upload window for this term is over: this outcome can no longer "
+            "be changed, withdrawn or sent for certification."
+        )
+    return None if window.is_open else window.closed_message()
+
+
+def _raise_unless_editable(outcome: CourseOutcome, now: dt.datetime) -> None:
+    window = _window_for(outcome.enrolment, outcome.student, now)
+    refusal = outcome_change_refusal(outcome, window)
+    if refusal:
+        raise ValidationError({NON_FIELD_ERRORS: [refusal]})
 
 
 @transaction.atomic

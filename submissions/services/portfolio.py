@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from portfolio.models import SchoolPolicy, SchoolYear, Term, WindowKind
 from records.models import Student
 from submissions.models import (
-    OUTCOME_EDITABLE_STATES,
     PERFORMANCE_EDITABLE_STATES,
     CourseOutcome,
     OutcomeState,
@@ -31,6 +30,7 @@ from submissions.services.outcomes import (
     TermSlot,
     credited_enrolments,
     live_term_ids,
+    outcome_change_refusal,
     outcome_slots,
     policies_for_years,
 )
@@ -119,28 +119,9 @@ class PortfolioPage:
 
 
 def outcome_item(outcome: CourseOutcome, slot: TermSlot | None) -> OutcomeItem:
-    if outcome.state == OutcomeState.WITHDRAWN:
-        return OutcomeItem(
-            outcome, reason=_("Withdrawn: it is kept here for your record and counts for nothing.")
-        )
-    if outcome.state not in OUTCOME_EDITABLE_STATES:
-        return OutcomeItem(
-            outcome,
-            reason=_(
-                "Certified by your teacher: it can no longer be changed, and you may select it "
-                "for the central database."
-            ),
-        )
-    if slot is None or not slot.is_open:
-        reason = (
-            slot.window.closed_message()
-            if slot is not None
-            else _(
-                "The outcome-upload window for this term is over: this outcome can no longer "
-                "be changed, withdrawn or sent for certification."
-            )
-        )
-        return OutcomeItem(outcome, reason=reason)
+    refusal = outcome_change_refusal(outcome, slot.window if slot is not None else None)
+    if refusal:
+        return OutcomeItem(outcome, reason=refusal)
     return OutcomeItem(outcome, can_change=True, can_send=outcome.state in SENDABLE_STATES)
 
 

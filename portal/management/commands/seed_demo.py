@@ -98,7 +98,7 @@ class Command(BaseCommand):
         school = School.objects.filter(code=DEMO_CODE).first() or services.school_create(
             code=DEMO_CODE, name="示範高級中學", name_en="Demo Senior High School", by=None
         )
-        roc_year = roc.school_year_of(timezone.localdate())
+        roc_year = roc.current_school_year()
         year = SchoolYear.objects.filter(school=school, roc_year=roc_year).first()
         if year is None:
             year = services.school_year_create(
@@ -184,7 +184,7 @@ class Command(BaseCommand):
             )
         # The curriculum clerk is the registry clerk's first deputy this school year.
         if not Deputy.objects.filter(school=school, principal=staff["registry"]).exists():
-            year_start, year_end = roc.school_year_bounds(roc.school_year_of(timezone.localdate()))
+            year_start, year_end = roc.school_year_bounds(roc.current_school_year())
             account_services.deputy_create(
                 school=school,
                 role=Role.REGISTRY,
