@@ -364,3 +364,11 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {JobStatus.SUCCEEDED, JobStatus.FAILED}
+
+    @property
+    def has_failed(self) -> bool:
+        return self.status == JobStatus.FAILED
+
+    @property
+    def has_succeeded(self) -> bool:
+        return self.status == JobStatus.SUCCEEDED

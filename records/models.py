@@ -133,6 +133,10 @@ class Student(models.Model):
         return f"{self.student_number} {self.name}"
 
     @property
+    def is_enrolled(self) -> bool:
+        return self.status == StudentStatus.ENROLLED
+
+    @property
     def national_id_masked(self) -> str:
         return national_id.mask(self.national_id) if self.national_id else ""
 
@@ -433,6 +437,14 @@ class CorrectionRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.student} · {self.topic}"
 
+    @property
+    def is_open(self) -> bool:
+        return self.status == CorrectionStatus.OPEN
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status == CorrectionStatus.RESOLVED
+
 
 class CourseCodeList(models.Model):
     """The official course-code list of a term, uploaded from the national course-plan
@@ -452,6 +464,24 @@ class CourseCodeList(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} · {self.file_name}"
+
+
+class CodeCheckState(models.TextChoices):
+    """Where a term's course-code check stands (``course_code_check_status``)."""
+
+    NOT_RUN = "not_run", _("Not run yet")
+    OVERDUE = "overdue", _("Overdue")
+    OUTDATED = "outdated", _("Run again")
+    FAILED = "failed", _("Codes to fix")
+    LATE = "late", _("Passed (late)")
+    OK = "ok", _("Passed")
+
+    @property
+    def tone(self) -> str:
+        """The chip's colour class, which the words always accompany."""
+        if self in (CodeCheckState.OK, CodeCheckState.LATE):
+            return "open"
+        return "scheduled" if self == CodeCheckState.NOT_RUN else "closed"
 
 
 class CourseCodeCheck(models.Model):

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from accounts.acting import ActingContext
 from records.models import Student
 
 
@@ -18,7 +19,7 @@ class RecordSection:
     anchor: str  # the section's id on the page, for the page's table of contents
     label: Any  # lazy text
     template: str
-    context: Callable[[Student], dict[str, Any]]
+    context: Callable[[ActingContext, Student], dict[str, Any]]
 
 
 SECTIONS: list[RecordSection] = []
@@ -31,9 +32,12 @@ def register(section: RecordSection) -> RecordSection:
     return section
 
 
-def sections_for(student: Student) -> tuple[list[RecordSection], dict[str, Any]]:
-    """The registered sections and the page context they need for ``student``."""
+def sections_for(
+    acting: ActingContext, student: Student
+) -> tuple[list[RecordSection], dict[str, Any]]:
+    """The registered sections and the page context they need for ``student`` as the
+    acting person sees them (a section may add links only some roles may follow)."""
     context: dict[str, Any] = {}
     for section in SECTIONS:
-        context.update(section.context(student))
+        context.update(section.context(acting, student))
     return list(SECTIONS), context

@@ -223,6 +223,7 @@ def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("basicdata:corrections")
             apply_errors(resolve_form if action == "resolve" else forward_form, exc)
+    can_open_student = students_visible_to(request.acting).filter(pk=correction.student_id).exists()
     return render(
         request,
         "records/student/correction_detail.html",
@@ -230,9 +231,9 @@ def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "correction": correction,
             "resolve_form": resolve_form,
             "forward_form": forward_form,
-            "can_open_student": students_visible_to(request.acting)
-            .filter(pk=correction.student_id)
-            .exists(),
+            "can_open_student": can_open_student,
+            "may_edit_student": can_open_student
+            and student_records.may_edit_basic_data(request.acting),
         },
     )
 
@@ -241,15 +242,18 @@ def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_student(request: HttpRequest, student: Student, *, revealed: str = "") -> HttpResponse:
-    sections, section_context = record_sections.sections_for(student)
+    data = basic_data_for(student)
+    sections, section_context = record_sections.sections_for(request.acting, student)
     return render(
         request,
         "records/student/student_detail.html",
         {
             "student": student,
-            "data": basic_data_for(student),
+            "data": data,
             "for_student": False,
             "may_unmask": student_records.may_unmask(request.acting),
+            "may_edit": student_records.may_edit_basic_data(request.acting),
+            "answerable": student_records.answerable_corrections(request.acting, data),
             "revealed_national_id": revealed,
             "sections": sections,
             **section_context,

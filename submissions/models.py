@@ -137,6 +137,23 @@ class CourseOutcome(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    # States by name, for templates (which would otherwise compare strings).
+    @property
+    def is_draft(self) -> bool:
+        return self.state == OutcomeState.DRAFT
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.state == OutcomeState.SUBMITTED
+
+    @property
+    def is_certified(self) -> bool:
+        return self.state == OutcomeState.CERTIFIED
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.state == OutcomeState.REJECTED
+
 
 # --- windows opened late for one student ----------------------------------------------------
 
@@ -310,6 +327,10 @@ class Performance(models.Model):
     def office_label(self) -> str:
         """The office that entered it, by its role's name ("" when none did)."""
         return str(Role(self.entered_by_office).label) if self.entered_by_office else ""
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == PerformanceState.DRAFT
 
     @property
     def counts_toward_cap(self) -> bool:

@@ -3,13 +3,18 @@
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.acting import ActingContext
 from records.models import Student
 from records.sections import RecordSection, register
+from submissions.services.extensions import GRANT_ROLES
 from submissions.services.portfolio import portfolio_for
 
 
-def _portfolio(student: Student) -> dict:
-    return {"portfolio": portfolio_for(student, now=timezone.now())}
+def _portfolio(acting: ActingContext, student: Student) -> dict:
+    return {
+        "portfolio": portfolio_for(student, now=timezone.now()),
+        "may_open_window_late": acting.role in GRANT_ROLES,
+    }
 
 
 register(

@@ -253,6 +253,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     page.object_list = list(page.object_list)
     for item in page.object_list:
         item.shown = categories.shown_details(item.category, item.details)
+        # Only the office that entered an item changes it (get_staff_performance_for).
+        item.may_change = item.entered_by_office in ("", request.acting.role)
     return render(
         request,
         "submissions/performances/staff_list.html",

@@ -40,6 +40,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "phase": dashboard.phase_for(context, now=now, grade=grade),
             "counters": dashboard.counters_for(context, year=year, student=student),
             "code_check": dashboard.course_code_check_for(context),
+            "may_set_up_year": context.role == Role.SCHOOL_ADMIN,
+            "for_student": context.role == Role.STUDENT,
+            "explain_certifying": context.role == Role.TEACHER,
         },
     )
 

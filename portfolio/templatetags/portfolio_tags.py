@@ -4,6 +4,8 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portfolio.models import WindowState
+
 register = template.Library()
 
 
@@ -11,12 +13,12 @@ register = template.Library()
 def window_status(window, now) -> dict:
     """A window's state at ``now`` in words, for chips: never colour alone."""
     state = window.due_state(now)
-    if state == "open":
+    if state == WindowState.OPEN:
         days = window.days_left(now)
         text = ngettext("Open: %(days)d day left", "Open: %(days)d days left", days) % {
             "days": days
         }
-    elif state == "scheduled":
+    elif state == WindowState.SCHEDULED:
         text = _("Opens %(day)s") % {"day": date_format(localtime(window.starts_at), "Y-m-d")}
     else:
         text = _("Closed %(day)s") % {"day": date_format(localtime(window.ends_at), "Y-m-d")}

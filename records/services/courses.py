@@ -30,7 +30,7 @@ from portfolio.audit import audit_write, diff_fields, update_audited
 from portfolio.lib import course_code
 from portfolio.models import GRADE_CHOICES, AuditLog, School, Term
 from portfolio.problems import raise_if
-from records.models import Course, CourseCodeCheck, CourseCodeList
+from records.models import CodeCheckState, Course, CourseCodeCheck, CourseCodeList
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
@@ -606,8 +606,9 @@ def course_code_check_status(term: Term, *, today: dt.date | None = None) -> dic
       ``warnings``: its counts;
     - ``overdue``: no run at all and the deadline has passed;
     - ``ok``: nothing to do (run, up to date, passed);
-    - ``state``: ``not_run``, ``overdue``, ``outdated`` (courses changed since),
-      ``failed``, ``late`` (ok, but first run after the deadline) or ``ok``.
+    - ``state``: a ``CodeCheckState``: not run, overdue, outdated (courses changed since),
+      failed, late (ok, but first run after the deadline) or ok; and one flag per state
+      that needs its own words on the page: ``not_run``, ``outdated``, ``late``.
     """
     today = today or timezone.localdate()
     deadline = term.starts_on + dt.timedelta(days=CHECK_DEADLINE_DAYS)
@@ -632,22 +633,22 @@ def course_code_check_status(term: Term, *, today: dt.date | None = None) -> dic
             warnings=0,
             overdue=overdue,
             ok=False,
-            state="overdue" if overdue else "not_run",
+            state=CodeCheckState.OVERDUE if overdue else CodeCheckState.NOT_RUN,
         )
-        return status
+        return _with_state_flags(status)
     latest_on_time = timezone.localdate(latest.ran_at) <= deadline
     checked_by_deadline = latest_on_time or checks.filter(ran_at__date__lte=deadline).exists()
     errors = len(findings_errors(latest.findings))
     after_change = change is None or latest.ran_at >= change
     passed = errors == 0
     if not after_change:
-        state = "outdated"
+        state = CodeCheckState.OUTDATED
     elif not passed:
-        state = "failed"
+        state = CodeCheckState.FAILED
     elif not checked_by_deadline:
-        state = "late"
+        state = CodeCheckState.LATE
     else:
-        state = "ok"
+        state = CodeCheckState.OK
     status.update(
         within_four_weeks=latest_on_time,
         checked_by_deadline=checked_by_deadline,
@@ -658,5 +659,15 @@ def course_code_check_status(term: Term, *, today: dt.date | None = None) -> dic
         overdue=False,
         ok=after_change and passed,
         state=state,
+    )
+    return _with_state_flags(status)
+
+
+def _with_state_flags(status: dict[str, Any]) -> dict[str, Any]:
+    state = status["state"]
+    status.update(
+        not_run=state == CodeCheckState.NOT_RUN,
+        outdated=state == CodeCheckState.OUTDATED,
+        late=state == CodeCheckState.LATE,
     )
     return status

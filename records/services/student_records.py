@@ -56,6 +56,16 @@ def may_unmask(context: "ActingContext") -> bool:
     return context.role in UNMASK_ROLES
 
 
+def may_edit_basic_data(context: "ActingContext") -> bool:
+    """The registry keeps the basic data (``student_edit``)."""
+    return context.role == Role.REGISTRY
+
+
+def answerable_corrections(context: "ActingContext", data: "BasicData") -> set[int]:
+    """Of the student's requests on their page, the open ones the acting office answers."""
+    return {c.pk for c in data.corrections if c.office == context.role and c.is_open}
+
+
 # --- Everything on the basic-data page ------------------------------------------------
 
 
