@@ -20,6 +20,7 @@ from portfolio import dashboard, services
 from portfolio.forms import PolicyForm, SchoolYearForm, TermForm, WindowForm, apply_errors
 from portfolio.jobs import RESULT_TEMPLATES
 from portfolio.lib import roc
+from portfolio.lib.numbers import parse_id, parse_int
 from portfolio.models import AuditLog, Job, School, SchoolPolicy, SchoolYear, Term, Window
 from records.models import Student
 
@@ -105,10 +106,8 @@ def public_schedule(request: HttpRequest, code: str) -> HttpResponse:
     school = get_object_or_404(School, code=code)
     years = list(SchoolYear.objects.filter(school=school).order_by("-roc_year"))
     current = roc.school_year_of(timezone.localdate())
-    wanted = request.GET.get("year")
-    year = None
-    if wanted and wanted.isdigit():
-        year = next((y for y in years if y.roc_year == int(wanted)), None)
+    wanted = parse_int(request.GET.get("year"))
+    year = next((y for y in years if y.roc_year == wanted), None)
     if year is None:
         year = next((y for y in years if y.roc_year == current), years[0] if years else None)
     return render(
@@ -234,8 +233,8 @@ def term_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def window_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     initial = {}
-    if request.GET.get("term", "").isdigit():
-        initial["term"] = request.GET["term"]
+    if term_pk := parse_id(request.GET.get("term")):
+        initial["term"] = term_pk
     form = WindowForm(request.POST or None, school=school, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -22,6 +22,7 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
+from portfolio.lib.numbers import parse_id
 from records.forms_course_enrolments import EnrolmentAddForm, GradeForm
 from records.models import Course, CourseEnrolment, SchoolClass
 from records.services import course_enrolments as services
@@ -50,12 +51,11 @@ def get_enrolment_for(request: HttpRequest, course: Course, pk: int) -> CourseEn
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
-    school_class = request.GET.get("class", "")
     passed = request.GET.get("passed", "")
     sort = request.GET.get("sort", "seat")
     return {
         "q": request.GET.get("q", "").strip()[:50],
-        "school_class": int(school_class) if school_class.isdigit() else None,
+        "school_class": parse_id(request.GET.get("class")),
         "passed": passed if passed in PASSED_FILTERS else "",
         "sort": sort if sort in SORTS else "seat",
     }

@@ -24,6 +24,7 @@ from accounts.models import Role, User
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import course_code
+from portfolio.lib.numbers import parse_id
 from portfolio.models import School, Term
 from records.forms_courses import CodeListUploadForm, CourseForm
 from records.models import Course, CourseCodeCheck, CourseCodeList
@@ -72,8 +73,8 @@ def get_check_for(request: HttpRequest, pk: int) -> CourseCodeCheck:
 
 
 def _term_from(request: HttpRequest, value: str | None) -> Term | None:
-    if value and value.isdigit():
-        return get_term_for(request, int(value))
+    if (pk := parse_id(value)) is not None:
+        return get_term_for(request, pk)
     return services.current_term(request.acting.school)
 
 

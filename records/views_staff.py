@@ -30,6 +30,7 @@ from accounts.models import Role, User
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import roc
+from portfolio.lib.numbers import parse_id
 from portfolio.models import SchoolYear, Term
 from records import forms_staff as forms
 from records.models import (
@@ -246,8 +247,8 @@ def _submit(request: HttpRequest, form: Form, save: Callable[[dict[str, Any]], A
 
 def _picked_student(request: HttpRequest) -> Student | None:
     """The student named by ``?student=<pk>``, when within the user's scope."""
-    pk = request.GET.get("student", "")
-    if not pk.isdigit():
+    pk = parse_id(request.GET.get("student"))
+    if pk is None:
         return None
     return students_for(request).select_related("school_class").filter(pk=pk).first()
 
@@ -312,8 +313,7 @@ def cadre_list(request: HttpRequest) -> HttpResponse:
 def cadre_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     term = current_term(request)
-    wanted_term = request.GET.get("term", "")
-    if wanted_term.isdigit():
+    if wanted_term := parse_id(request.GET.get("term")):
         term = Term.objects.filter(school=school, pk=wanted_term).first() or term
     initial = {
         "student": _picked_student(request),
