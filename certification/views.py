@@ -30,6 +30,7 @@ from certification import services
 from certification.access import decision_scope, get_outcome_for
 from certification.forms import DecisionForm, QueueFilterForm, RejectForm
 from portfolio.forms import apply_errors
+from portfolio.lib.numbers import parse_id, parse_ids
 from submissions.models import CourseOutcome, OutcomeState
 
 DECIDERS = (Role.TEACHER, Role.REGISTRY)
@@ -51,7 +52,7 @@ def _kept_query(request: HttpRequest, names: tuple[str, ...] = KEPT) -> str:
     kept = {}
     for name in names:
         value = request.GET.get(name, "")
-        if value.isdigit() or (name == "show" and value in services.Show.values):
+        if parse_id(value) or (name == "show" and value in services.Show.values):
             kept[name] = value
     return urlencode(kept)
 
@@ -69,7 +70,7 @@ def _back(request: HttpRequest, anchor: int | str | None = None) -> HttpResponse
 def _next_pk(request: HttpRequest) -> str:
     """The item to show once this one is decided, as the list's page named it."""
     value = request.GET.get("next", "")
-    return value if value.isdigit() else ""
+    return value if parse_id(value) else ""
 
 
 def _who(outcome: CourseOutcome) -> dict[str, str]:
@@ -252,7 +253,7 @@ def certify_many(request: HttpRequest) -> HttpResponse:
             ),
         )
         return _back(request)
-    wanted = {int(pk) for pk in request.POST.getlist("selected") if pk.isdigit()}
+    wanted = parse_ids(request.POST.getlist("selected"))
     if not wanted:
         messages.warning(request, _("Tick the outcomes to certify first."))
         return _back(request)

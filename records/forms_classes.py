@@ -3,9 +3,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import MemberChoiceField
 from accounts.models import Membership, Role, User
+from portfolio.forms import ModelMultipleChoiceField
 
 
-class MemberMultipleChoiceField(forms.ModelMultipleChoiceField):
+class MemberMultipleChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, user: User) -> str:
         return f"{user.name or user.username} ({user.username})"
 

@@ -5,12 +5,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from portfolio.forms import ModelMultipleChoiceField
 from portfolio.models import GRADE_CHOICES, School, Term
 from records.models import Course
 from records.services.courses import CODE_LIST_MAX_BYTES, active_teachers
 
 
-class TeacherChoiceField(forms.ModelMultipleChoiceField):
+class TeacherChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, user: User) -> str:
         return f"{user.name or user.username} ({user.username})"
 

@@ -22,6 +22,7 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
+from portfolio.lib.numbers import parse_id
 from records.access import get_course_for, get_enrolment_for, students_visible_to
 from records.forms_course_enrolments import EnrolmentAddForm, GradeForm
 from records.models import Course, CourseEnrolment, SchoolClass
@@ -41,12 +42,11 @@ PASSED_FILTERS = {"yes", "no", "unknown", "ungraded"}
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
-    school_class = request.GET.get("class", "")
     passed = request.GET.get("passed", "")
     sort = request.GET.get("sort", "seat")
     return {
         "q": request.GET.get("q", "").strip()[:50],
-        "school_class": int(school_class) if school_class.isdigit() else None,
+        "school_class": parse_id(request.GET.get("class")),
         "passed": passed if passed in PASSED_FILTERS else "",
         "sort": sort if sort in SORTS else "seat",
     }

@@ -25,6 +25,7 @@ from portfolio.access import get_term_for
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import course_code
+from portfolio.lib.numbers import parse_id
 from portfolio.models import School, Term
 from records.access import get_check_for, get_course_for
 from records.forms_courses import CodeListUploadForm, CourseForm
@@ -49,8 +50,8 @@ FINDING_SORTS = {
 
 
 def _term_from(request: HttpRequest, value: str | None) -> Term | None:
-    if value and value.isdigit():
-        return get_term_for(request.acting, int(value))
+    if (pk := parse_id(value)) is not None:
+        return get_term_for(request.acting, pk)
     return Term.objects.current_for(request.acting.school)
 
 

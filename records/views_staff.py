@@ -31,6 +31,7 @@ from portfolio.access import get_term_for
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import roc
+from portfolio.lib.numbers import parse_id
 from portfolio.models import SchoolYear, Term
 from records import forms_staff as forms
 from records.access import (
@@ -131,8 +132,8 @@ def _submit(request: HttpRequest, form: Form, save: Callable[[dict[str, Any]], A
 
 def _picked_student(request: HttpRequest) -> Student | None:
     """The student named by ``?student=<pk>``, when within the user's scope."""
-    pk = request.GET.get("student", "")
-    if not pk.isdigit():
+    pk = parse_id(request.GET.get("student"))
+    if pk is None:
         return None
     return students_visible_to(request.acting).select_related("school_class").filter(pk=pk).first()
 
@@ -199,8 +200,7 @@ def cadre_list(request: HttpRequest) -> HttpResponse:
 def cadre_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     term = Term.objects.last_started_for(request.acting.school)
-    wanted_term = request.GET.get("term", "")
-    if wanted_term.isdigit():
+    if wanted_term := parse_id(request.GET.get("term")):
         term = Term.objects.filter(school=school, pk=wanted_term).first() or term
     initial = {
         "student": _picked_student(request),

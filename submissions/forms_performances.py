@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portfolio.forms import date_field
+from portfolio.lib.numbers import parse_int
 from portfolio.models import SchoolPolicy, SchoolYear
 from records.forms_staff import ListFilterForm, StudentPickField
 from records.models import SchoolClass, Student
@@ -314,10 +315,10 @@ class ClassSeatPickField(StudentPickField):
 
     def _by_class_and_seat(self, text: str) -> Student | None:
         parts = text.replace("-", " ").replace("/", " ").split()
-        if len(parts) != 2 or not parts[1].isdigit():
+        seat = parse_int(parts[1]) if len(parts) == 2 else None
+        if seat is None:
             return None
-        class_name, seat = parts
-        return self.queryset.filter(school_class__name=class_name, seat_number=int(seat)).first()
+        return self.queryset.filter(school_class__name=parts[0], seat_number=seat).first()
 
 
 # --- the offices' list ---------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portfolio.lib.numbers import whole_number
 from records.models import CadreLevel
 from submissions.models import PerformanceCategory
 
@@ -427,10 +428,10 @@ def _whole(text: str) -> str:
 def _parse_int(field: DetailField, raw: Any) -> int:
     if isinstance(raw, bool):
         raise DetailError("integer")
-    text = _whole(_text(raw))
-    if not re.fullmatch(r"[+-]?\d+", text):
+    number = whole_number(_whole(_text(raw)), signed=True)
+    if number is None:
         raise DetailError("integer")
-    return _bounded(field, int(text))
+    return _bounded(field, number)
 
 
 def _parse_decimal(field: DetailField, raw: Any) -> str:

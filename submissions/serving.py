@@ -23,6 +23,7 @@ from django.core.files.storage import Storage, default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
+from portfolio.lib.numbers import parse_int
 from submissions.models import StoredFile
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The first and last byte (inclusive) of the single range asked for.
 
     None means "send the whole file": no header, another unit, several ranges or a header
-    that does not parse (RFC 9110 lets a server ignore a Range it does not support).
+    that does not parse, a number of more digits than any file's size among them (RFC 9110
+    lets a server ignore a Range it does not support).
     """
     if not header:
         return None
@@ -62,15 +64,13 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if match is None:
         return None
     first, last = match.groups()
-    if not first and not last:
+    start, end = parse_int(first), parse_int(last)
+    if (first and start is None) or (last and end is None) or (start is None and end is None):
         return None
-    if not first:  # the last n bytes
-        wanted = int(last)
-        if wanted == 0 or size == 0:
+    if start is None:  # the last n bytes
+        if end == 0 or size == 0:
             raise RangeNotSatisfiable
-        return max(size - wanted, 0), size - 1
-    start = int(first)
-    end = int(last) if last else None
+        return max(size - end, 0), size - 1
     if end is not None and end < start:
         return None
     if start >= size:

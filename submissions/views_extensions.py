@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.forms import apply_errors
+from portfolio.lib.numbers import parse_id
 from portfolio.models import Term
 from records.access import students_visible_to
 from records.models import Student
@@ -49,8 +50,8 @@ def _initial(request: HttpRequest) -> tuple[dict, Student | None]:
     """The form's starting values: the current term, and the student of a ?student= link."""
     initial: dict = {"term": Term.objects.current_for(request.acting.school)}
     student = None
-    if pk := request.GET.get("student"):
-        if not pk.isdigit():
+    if wanted := request.GET.get("student"):
+        if (pk := parse_id(wanted)) is None:
             raise Http404
         student = get_object_or_404(_visible_students(request), pk=pk)
         initial["student_number"] = student.student_number

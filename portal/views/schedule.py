@@ -17,6 +17,7 @@ from portfolio import services
 from portfolio.access import get_policy_for, get_term_for, get_window_for
 from portfolio.forms import PolicyForm, SchoolYearForm, TermForm, WindowForm, apply_errors
 from portfolio.lib import roc
+from portfolio.lib.numbers import parse_id, parse_int
 from portfolio.models import School, SchoolPolicy, SchoolYear, Term, Window
 
 ADMIN = Role.SCHOOL_ADMIN
@@ -27,10 +28,8 @@ def public_schedule(request: HttpRequest, code: str) -> HttpResponse:
     school = get_object_or_404(School, code=code)
     years = list(SchoolYear.objects.filter(school=school).order_by("-roc_year"))
     current = roc.current_school_year()
-    wanted = request.GET.get("year")
-    year = None
-    if wanted and wanted.isdigit():
-        year = next((y for y in years if y.roc_year == int(wanted)), None)
+    wanted = parse_int(request.GET.get("year"))
+    year = next((y for y in years if y.roc_year == wanted), None)
     if year is None:
         year = next((y for y in years if y.roc_year == current), years[0] if years else None)
     return render(
@@ -144,8 +143,8 @@ def term_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def window_add(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     initial = {}
-    if request.GET.get("term", "").isdigit():
-        initial["term"] = request.GET["term"]
+    if term_pk := parse_id(request.GET.get("term")):
+        initial["term"] = term_pk
     form = WindowForm(request.POST or None, school=school, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

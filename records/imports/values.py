@@ -12,6 +12,7 @@ from typing import Any
 
 from portfolio.lib import course_code as course_code_lib
 from portfolio.lib import national_id, roc
+from portfolio.lib.numbers import whole_number
 
 Cell = str | dt.date | None
 
@@ -120,9 +121,9 @@ def integer(value: Cell, *, low: int, high: int) -> int:
     raw = text(value)
     if raw.endswith(".0"):
         raw = raw[:-2]
-    if not re.fullmatch(r"[+-]?\d+", raw):
+    number = whole_number(raw, signed=True)
+    if number is None:
         raise CellError("integer")
-    number = int(raw)
     if not low <= number <= high:
         raise CellError("out_of_range", min=low, max=high)
     return number
