@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views_classes as views
+from records.views import classes as views
 
 app_name = "classes"
 urlpatterns = [

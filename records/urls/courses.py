@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from records import views_courses as views
+from records.views import courses as views
 
 app_name = "courses"
 urlpatterns = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views_student as views
+from records.views import student as views
 
 app_name = "basicdata"
 urlpatterns = [

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from records import views_course_enrolments as views
+from records.views import course_enrolments as views
 
 app_name = "enrolments"
 urlpatterns = [

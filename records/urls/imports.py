@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views_imports as views
+from records.views import imports as views
 
 app_name = "imports"
 urlpatterns = [
