@@ -1,4 +1,4 @@
-"""Rows for the offices' record pages (records/urls_staff.py).
+"""Rows for the offices' record pages (records/urls/staff.py).
 
 Lists and blank forms give a member of another school, acting in the same role, their own
 (empty) school: 200. This school's objects give them 404. A consultant actor here is a

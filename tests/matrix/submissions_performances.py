@@ -1,4 +1,4 @@
-"""Rows for the diverse-performance pages (submissions/urls_performances.py).
+"""Rows for the diverse-performance pages (submissions/urls/performances.py).
 
 A student actor here is a fresh member with no Student record: the add page says so (200)
 and the item of the world's student is not theirs (404). The offices see the items the

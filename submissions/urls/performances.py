@@ -1,9 +1,9 @@
 """Diverse performances: the student's pages under ``portfolio/``, the offices' under
-``records/`` (see submissions/views_performances.py)."""
+``records/`` (see submissions/views/performances.py)."""
 
 from django.urls import path
 
-from submissions import views_performances as views
+from submissions.views import performances as views
 
 app_name = "performances"
 urlpatterns = [

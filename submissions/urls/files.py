@@ -1,6 +1,6 @@
 from django.urls import path
 
-from submissions import views_files as views
+from submissions.views import files as views
 
 app_name = "files"
 urlpatterns = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from submissions import views_export as views
+from submissions.views import export as views
 
 app_name = "portfolioexport"
 urlpatterns = [

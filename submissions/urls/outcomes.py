@@ -1,6 +1,6 @@
 from django.urls import path
 
-from submissions import views_outcomes as views
+from submissions.views import outcomes as views
 
 app_name = "outcomes"
 urlpatterns = [

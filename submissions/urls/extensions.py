@@ -1,6 +1,6 @@
 from django.urls import path
 
-from submissions import views_extensions as views
+from submissions.views import extensions as views
 
 app_name = "extensions"
 urlpatterns = [
