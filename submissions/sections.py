@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.acting import ActingContext
 from records.models import Student
 from records.sections import RecordSection, register
+from submissions.selectors import portfolio_for
 from submissions.services.extensions import GRANT_ROLES
-from submissions.services.portfolio import portfolio_for
 
 
 def _portfolio(acting: ActingContext, student: Student) -> dict:

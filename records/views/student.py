@@ -32,10 +32,11 @@ from records.forms_student import (
     StudentBasicDataForm,
 )
 from records.models import CorrectionRequest, CorrectionStatus, Student
+from records.selectors import basic_data_for
 from records.services import corrections as correction_services
 from records.services import student_records
 from records.services.corrections import TOPIC_BY_KEY
-from records.services.student_records import STUDENT_DETAIL_ROLES, basic_data_for
+from records.services.student_records import STUDENT_DETAIL_ROLES
 
 STUDENT = Role.STUDENT
 REGISTRY = Role.REGISTRY

@@ -30,8 +30,8 @@ from records.models import Student
 from submissions.access import get_own_outcome_for
 from submissions.forms_outcomes import OutcomeFilesForm, OutcomeTextForm, OutcomeUploadForm
 from submissions.models import CourseOutcome, OutcomeState
+from submissions.selectors import outcome_item, outcome_item_for, portfolio_for
 from submissions.services import outcomes as outcome_services
-from submissions.services.portfolio import outcome_item, outcome_item_for, portfolio_for
 from submissions.services.windows import policy_for
 from submissions.upload_handlers import (
     add_too_large_error,

@@ -1,4 +1,5 @@
-"""Everything a student's portfolio page shows, read in a fixed number of queries.
+"""Reads that several pages share: everything a student's portfolio shows, in a fixed number
+of queries (the student's own page, and their record for staff).
 
 Per school year (newest first) and term: the course outcomes with what the student may do
 with each now (or why not, in words), the places used under the caps, and the diverse
