@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from django.db import models
 from django.utils.functional import Promise
 
+from portfolio.lib.text import forbidden_character
 from portfolio.models import School, SchoolYear, Term
 from records.imports import values
 from records.imports.reader import (
@@ -53,6 +54,7 @@ class Column:
     required: bool = False
     aliases: tuple[str, ...] = ()
     empty: Any = ""  # the value of an empty cell in an optional column
+    multiline: bool = False  # may hold tabs and line breaks (a description)
 
     @property
     def names(self) -> set[str]:
@@ -327,10 +329,18 @@ def _parsed(
                 else:
                     parsed[column.field] = column.empty
                 continue
-            if cell.__class__ is str and "\ufffd" in cell:  # undecodable bytes (CSV)
-                report.problem(number, headers[column.field], "encoding")
-                bad = True
-                continue
+            if cell.__class__ is str:
+                if "\ufffd" in cell:  # undecodable bytes (CSV)
+                    report.problem(number, headers[column.field], "encoding")
+                    bad = True
+                    continue
+                found = forbidden_character(values.text(cell), multiline=column.multiline)
+                if found:
+                    report.problem(
+                        number, headers[column.field], f"text_{found.kind}", code=found.code_point
+                    )
+                    bad = True
+                    continue
             try:
                 parsed[column.field] = column.parse(cell)
             except CellError as error:

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.lib import text
+
 MESSAGES = {
     # The file as a whole.
     "file_unreadable": _(
@@ -24,6 +26,7 @@ MESSAGES = {
     "no_school_year": _("The school has no school year %(year)s: add it on the schedule first."),
     # One cell.
     "required": _("Required: this cell is empty."),
+    **{f"text_{kind}": message for kind, message in text.MESSAGES.items()},
     "encoding": _(
         "Some characters of this cell could not be read. Save the file as UTF-8 CSV or xlsx."
     ),

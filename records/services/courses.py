@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 from accounts.models import Membership, Role, User
 from portfolio.audit import audit_write, diff_fields
 from portfolio.lib import course_code
+from portfolio.lib.text import without_forbidden
 from portfolio.models import GRADE_CHOICES, AuditLog, School, Term
 from records.models import Course, CourseCodeCheck, CourseCodeList
 
@@ -441,7 +442,7 @@ def code_list_upload(
         value = course_code.normalize(text)
         keys = course_code.problems(value, school_code=school.code)
         if keys:
-            rejected.append(Rejected(line=line, text=text[:60], problems=keys))
+            rejected.append(Rejected(line=line, text=without_forbidden(text[:60]), problems=keys))
         elif value not in seen:
             seen.add(value)
             codes.append(value)
