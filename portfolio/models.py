@@ -365,3 +365,11 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {JobStatus.SUCCEEDED, JobStatus.FAILED}
+
+    @property
+    def failure_message(self) -> str:
+        """Why the job failed, in the active language (``message`` keeps the reason's code;
+        the exception is in the log only)."""
+        from portfolio.jobs import failure_text
+
+        return failure_text(self.message)

@@ -381,7 +381,22 @@ def parse_code_list(content: bytes) -> list[tuple[int, str]]:
     """
     text = _decode(content)
     delimiter = "\t" if text.count("\t") > text.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a cell past the csv module's limit of 131,072 characters
+        raise ValidationError(
+            {
+                "file": [
+                    _(
+                        "Line %(line)s of the file holds a cell of more than %(max)s characters, "
+                        "which no course-code list has (a quotation mark left open joins the "
+                        "lines after it). Upload the list exported from the course-plan platform."
+                    )
+                    % {"line": reader.line_num, "max": csv.field_size_limit()}
+                ]
+            }
+        ) from exc
     column, start = _header(rows)
     candidates = []
     for index in range(start, len(rows)):
