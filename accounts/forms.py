@@ -3,10 +3,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import UNIT_ROLES, Division, Membership, Role, User
-from portfolio.forms import date_field
+from portfolio.forms import Form, date_field
 
 
-class MemberCreateForm(forms.Form):
+class MemberCreateForm(Form):
     username = forms.RegexField(
         label=_("Username"),
         max_length=150,
@@ -24,12 +24,12 @@ class MemberCreateForm(forms.Form):
     division = forms.ChoiceField(label=_("Division"), choices=Division.choices)
 
 
-class MemberEditForm(forms.Form):
+class MemberEditForm(Form):
     name = forms.CharField(label=_("Full name"), max_length=100)
     email = forms.EmailField(label=_("E-mail (optional)"), required=False)
 
 
-class PasswordSetForm(forms.Form):
+class PasswordSetForm(Form):
     password = forms.CharField(
         label=_("New password"),
         widget=forms.PasswordInput,
@@ -37,7 +37,7 @@ class PasswordSetForm(forms.Form):
     )
 
 
-class MembershipAddForm(forms.Form):
+class MembershipAddForm(Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     division = forms.ChoiceField(label=_("Division"), choices=Division.choices)
 
@@ -47,7 +47,7 @@ class MemberChoiceField(forms.ModelChoiceField):
         return f"{user.name or user.username} ({user.username})"
 
 
-class DeputyForm(forms.Form):
+class DeputyForm(Form):
     role = forms.ChoiceField(label=_("Unit"), choices=[(r.value, r.label) for r in UNIT_ROLES])
     division = forms.ChoiceField(label=_("Division"), choices=Division.choices)
     principal = MemberChoiceField(label=_("Acts for"), queryset=User.objects.none())

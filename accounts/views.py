@@ -23,6 +23,7 @@ from accounts.forms import (
 from accounts.models import Deputy, Division, Membership, Role, User
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
+from portfolio.lib.text import search_text
 
 ADMIN = Role.SCHOOL_ADMIN
 
@@ -55,7 +56,7 @@ def switch(request: HttpRequest) -> HttpResponse:
 def members(request: HttpRequest) -> HttpResponse:
     school = request.acting.school
     role = request.GET.get("role", "")
-    query = request.GET.get("q", "").strip()
+    query = search_text(request.GET.get("q"))
     in_school = Membership.objects.filter(school=school)
     if role in Role.values:
         in_school = in_school.filter(role=role)

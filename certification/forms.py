@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from certification.services import REASON_TEXT_MAX, RejectionReason, Show
+from portfolio.forms import Form
 from records.models import Course, SchoolClass
 
 
@@ -21,7 +22,7 @@ def item_prefix(pk: int) -> str:
     return f"o{pk}"
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     seen_at = forms.DateTimeField(
         widget=forms.HiddenInput,
         error_messages={
@@ -59,7 +60,7 @@ class RejectForm(DecisionForm):
         self.use_required_attribute = False
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(Form):
     course = forms.TypedChoiceField(label=_("Course"), coerce=int, required=False)
     school_class = forms.TypedChoiceField(label=_("Class"), coerce=int, required=False)
     show = forms.ChoiceField(label=_("Show"), choices=Show.choices, required=False)

@@ -1,4 +1,9 @@
-"""Lists as xlsx downloads: every list staff see can be exported (UX.md)."""
+"""Lists as xlsx downloads: every list staff see can be exported (UX.md).
+
+What a worksheet cannot hold is left out rather than failing the download: control
+characters in a cell (forms and imports refuse them now, but rows saved before may hold
+them) and the characters a sheet's name may not have (a club named 籃球/排球).
+"""
 
 import datetime as dt
 import decimal
@@ -10,7 +15,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -22,9 +29,19 @@ def _plain(value: Any) -> Any:
         return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
     if isinstance(value, dt.date | int | float | decimal.Decimal | bool):
         return value
-    text = str(value)
+    text = _cell_text(str(value))
     # A cell starting with = + - @ would be read as a formula by spreadsheet programs.
     return "'" + text if text[:1] in {"=", "+", "-", "@"} and not _is_number(text) else text
+
+
+def _cell_text(text: str) -> str:
+    """``text`` without the control characters a worksheet cannot hold."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
+def _sheet_title(title: str) -> str:
+    """A sheet's name as Excel allows it: no \\ / * ? : [ ], at most 31 characters."""
+    return INVALID_TITLE_REGEX.sub(" ", _cell_text(title)).strip()[:31] or "Sheet"
 
 
 def _is_number(text: str) -> bool:
@@ -40,10 +57,10 @@ def xlsx_response(
 ) -> HttpResponse:
     """An attachment with one sheet: a bold header row, then ``rows`` (streamed in)."""
     book = Workbook(write_only=True)
-    ws = book.create_sheet(title=sheet[:31])
+    ws = book.create_sheet(title=_sheet_title(str(sheet)))
     header_cells = []
     for title in headers:
-        cell = WriteOnlyCell(ws, value=str(title))
+        cell = WriteOnlyCell(ws, value=_cell_text(str(title)))
         cell.font = Font(bold=True)
         header_cells.append(cell)
     ws.append(header_cells)

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portfolio.lib.numbers import parse_id
+from portfolio.lib.text import forbidden_character
 from portfolio.models import (
     DOCUMENT_TYPES,
     GRADE_CHOICES,
@@ -43,6 +44,40 @@ def datetime_field(label, **kwargs) -> forms.DateTimeField:
     )
 
 
+class TextRules:
+    """Every text a form receives, whatever its field, holds no control character and no
+    bidirectional control (portfolio/lib/text.py); a tab or line break only in a multi-line
+    field (a Textarea). The reason goes next to the field (next to the form for a hidden
+    one), so the row is never saved and an export of it never fails.
+
+    Every form of the project inherits this, through ``Form`` and ``ModelForm`` below
+    (tests/test_form_input.py checks).
+    """
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound or (self.empty_permitted and not self.has_changed()):
+            return
+        for name, field in self.fields.items():
+            if field.disabled:
+                continue
+            value = self[name].data
+            multiline = isinstance(field.widget, forms.Textarea)
+            for text in value if isinstance(value, list | tuple) else [value]:
+                found = isinstance(text, str) and forbidden_character(text, multiline=multiline)
+                if found:
+                    self.add_error(None if field.widget.is_hidden else name, found.message)
+                    break
+
+
+class Form(TextRules, forms.Form):
+    pass
+
+
+class ModelForm(TextRules, forms.ModelForm):
+    pass
+
+
 class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     """Django's, refusing a value that is no id before it reaches the database: the
     ``pk__in`` lookup it makes has no overflow guard, so a 25-digit value would end in an
@@ -72,7 +107,7 @@ def apply_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-class SchoolYearForm(forms.Form):
+class SchoolYearForm(Form):
     roc_year = forms.IntegerField(label=_("School year (ROC)"), min_value=100, max_value=200)
     term1_starts_on = date_field(_("Term 1: first day"))
     term1_closing_day = date_field(_("Term 1: closing day (休業式)"))
@@ -94,13 +129,13 @@ class SchoolYearForm(forms.Form):
         ]
 
 
-class TermForm(forms.Form):
+class TermForm(Form):
     starts_on = date_field(_("First day"))
     closing_day = date_field(_("Closing day (休業式)"))
     ends_on = date_field(_("Last day"))
 
 
-class WindowForm(forms.Form):
+class WindowForm(Form):
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.none())
     kind = forms.ChoiceField(label=_("Kind"), choices=WindowKind.choices)
     grade = forms.TypedChoiceField(
@@ -123,7 +158,7 @@ class WindowForm(forms.Form):
         self.fields["term"].label_from_instance = lambda term: str(term)
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(ModelForm):
     document_types = forms.MultipleChoiceField(
         label=_("Document types"), choices=DOCUMENT_TYPES, widget=forms.CheckboxSelectMultiple
     )

@@ -4,16 +4,23 @@ A job kind is a function registered with ``@job_handler("kind")`` taking the Job
 ``progress(done, total)`` callback, returning a JSON-able result. ``job_start`` records
 the Job and sends the task when the transaction commits; the task claims the job with
 a conditional UPDATE, so a job runs once however often its message is delivered.
+
+A job that fails keeps a code, not the exception's text: its page says why in the
+language of whoever reads it, the known reasons (``JobFailure`` subclasses) in their own
+words and anything else as a failure the platform's administrators can find in the log,
+where the exception goes.
 """
 
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from portfolio.actor import Actor
 from portfolio.audit import audit_write
@@ -23,6 +30,30 @@ Handler = Callable[[Job, Callable[[int, int], None]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
 RESULT_TEMPLATES: dict[str, str] = {}
 logger = logging.getLogger(__name__)
+
+
+class JobFailure(Exception):
+    """A reason for a job to fail that its user can act on. A subclass names it with a
+    ``code`` (kept on the job) and says it with a lazy ``text``; anything else a handler
+    raises is shown as this class's text."""
+
+    code: ClassVar[str] = ""
+    text: ClassVar[str | Promise] = _(
+        "An error on the platform stopped it; the error has been recorded for the "
+        "platform's administrators. Try again later."
+    )
+    known: ClassVar[dict[str, type["JobFailure"]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.code or cls.code in JobFailure.known:
+            raise TypeError(f"{cls.__name__} needs a code of its own")
+        JobFailure.known[cls.code] = cls
+
+
+def failure_text(code: str) -> str:
+    """What a failed job's page says for the code the job keeps, in the active language."""
+    return str(JobFailure.known.get(code, JobFailure).text)
 
 
 def job_handler(kind: str, *, result_template: str = "") -> Callable[[Handler], Handler]:
@@ -84,13 +115,14 @@ def job_run(job_id: int) -> None:
     try:
         result = HANDLERS[job.kind](job, progress)
     except Exception as exc:
-        # Recorded on the job for the user to see; not raised again, since retrying a
-        # failed import or export would only fail the same way.
+        # The reason's code is kept on the job for its page, the exception goes to the
+        # log; not raised again, since retrying a failed import or export would only fail
+        # the same way.
         logger.exception("job %s (%s) failed", job.pk, job.kind)
         Job.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED,
             finished_at=timezone.now(),
-            message=f"{exc.__class__.__name__}: {exc}"[:500],
+            message=exc.code if isinstance(exc, JobFailure) else "",
         )
         return
     Job.objects.filter(pk=job.pk).update(

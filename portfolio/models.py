@@ -372,3 +372,11 @@ class Job(models.Model):
     @property
     def has_succeeded(self) -> bool:
         return self.status == JobStatus.SUCCEEDED
+
+    @property
+    def failure_message(self) -> str:
+        """Why the job failed, in the active language (``message`` keeps the reason's code;
+        the exception is in the log only)."""
+        from portfolio.jobs import failure_text
+
+        return failure_text(self.message)

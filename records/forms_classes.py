@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import MemberChoiceField
 from accounts.models import Membership, Role, User
-from portfolio.forms import ModelMultipleChoiceField
+from portfolio.forms import Form, ModelMultipleChoiceField
 
 
 class MemberMultipleChoiceField(ModelMultipleChoiceField):
@@ -17,7 +17,7 @@ def _members(school, role):
     ).order_by("name", "username")
 
 
-class ClassStaffForm(forms.Form):
+class ClassStaffForm(Form):
     homeroom_teacher = MemberChoiceField(
         label=_("Homeroom teacher"),
         queryset=User.objects.none(),

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.forms import Form
 from records.models import CourseEnrolment
 from records.services.course_enrolments import COUNTS_CREDIT_CODES, DESCRIPTION_MAX
 
@@ -20,7 +21,7 @@ def flag_initial(value: bool | None) -> str:
     return "" if value is None else (YES if value else NO)
 
 
-class EnrolmentAddForm(forms.Form):
+class EnrolmentAddForm(Form):
     student_number = forms.CharField(
         label=_("Student number (學號)"),
         max_length=20,
@@ -48,7 +49,7 @@ def _flag_field(label) -> forms.TypedChoiceField:
     )
 
 
-class GradeForm(forms.Form):
+class GradeForm(Form):
     score = _score_field(
         _("Term score (學期學業成績)"),
         _("0 to 100, at most 2 decimals. Leave empty while there is no grade yet."),

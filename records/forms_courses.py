@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from portfolio.forms import ModelMultipleChoiceField
+from portfolio.forms import Form, ModelMultipleChoiceField
 from portfolio.models import GRADE_CHOICES, School, Term
 from records.models import Course
 from records.services.courses import CODE_LIST_MAX_BYTES, active_teachers
@@ -16,7 +16,7 @@ class TeacherChoiceField(ModelMultipleChoiceField):
         return f"{user.name or user.username} ({user.username})"
 
 
-class CourseForm(forms.Form):
+class CourseForm(Form):
     term = forms.ModelChoiceField(label=_("Term"), queryset=Term.objects.none())
     code = forms.CharField(
         label=_("Course code (課程代碼)"),
@@ -63,7 +63,7 @@ class CourseForm(forms.Form):
         return self.cleaned_data["code"].strip().upper()
 
 
-class CodeListUploadForm(forms.Form):
+class CodeListUploadForm(Form):
     file = forms.FileField(
         label=_("Official course-code list (TXT or CSV)"),
         help_text=_(

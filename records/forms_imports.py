@@ -5,6 +5,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.forms import Form
 from portfolio.models import School, Term
 from records.imports import KINDS, kinds_for
 from records.services.imports import UPLOAD_EXTENSIONS
@@ -19,7 +20,7 @@ def _file_help() -> str:
     ) % {"mb": MAX_UPLOAD_MB}
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     kind = forms.ChoiceField(label=_("What the file holds"), widget=forms.RadioSelect)
     term = forms.ModelChoiceField(
         label=_("Term"),

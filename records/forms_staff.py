@@ -9,7 +9,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import date_field, datetime_field
+from portfolio.forms import Form, date_field, datetime_field
 from portfolio.models import SchoolYear, Term
 from records.models import (
     AbsenceKind,
@@ -121,7 +121,7 @@ class StudentPickField(forms.CharField):
         )
 
 
-class StudentScopedForm(forms.Form):
+class StudentScopedForm(Form):
     """A form whose first field picks a student among ``students`` (the user's scope)."""
 
     student = StudentPickField()
@@ -170,7 +170,7 @@ class CadrePostForm(StudentScopedForm):
         self.fields["term"] = _terms_field(school, label=_("Term"))
 
 
-class ClubForm(forms.Form):
+class ClubForm(Form):
     school_year = forms.ModelChoiceField(label=_("School year"), queryset=SchoolYear.objects.none())
     name = forms.CharField(label=_("Club name"), max_length=100)
 
@@ -180,7 +180,7 @@ class ClubForm(forms.Form):
         self.fields["school_year"].label_from_instance = lambda year: str(year.roc_year)
 
 
-class ClubRenameForm(forms.Form):
+class ClubRenameForm(Form):
     name = forms.CharField(label=_("Club name"), max_length=100)
 
 
@@ -195,7 +195,7 @@ class ClubMemberForm(StudentScopedForm):
         self.fields["term"].label_from_instance = lambda term: str(term)
 
 
-class ClubCopyForm(forms.Form):
+class ClubCopyForm(Form):
     from_term = forms.ModelChoiceField(label=_("Copy the members of"), queryset=Term.objects.none())
     to_term = forms.ModelChoiceField(label=_("Into"), queryset=Term.objects.none())
 
@@ -207,7 +207,7 @@ class ClubCopyForm(forms.Form):
             self.fields[name].label_from_instance = lambda term: str(term)
 
 
-class AttendanceForm(forms.Form):
+class AttendanceForm(Form):
     """One student's whole term: periods for each of the 12 kinds of absence."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -258,7 +258,7 @@ class CareerRecordForm(StudentScopedForm):
     )
 
 
-class EnrolmentChangeForm(forms.Form):
+class EnrolmentChangeForm(Form):
     kind = forms.ChoiceField(
         label=_("Change"), choices=[("", "---------"), *EnrolmentChangeKind.choices]
     )
@@ -282,7 +282,7 @@ class StudentFindForm(StudentScopedForm):
 # --- List filters ---------------------------------------------------------------------------
 
 
-class ListFilterForm(forms.Form):
+class ListFilterForm(Form):
     """A list's GET filters: every field optional; a value that does not check out is
     ignored rather than shown as an error. ``SORTS`` maps a key to (label, ordering); the
     first is the default."""
@@ -330,7 +330,7 @@ class ListFilterForm(forms.Form):
         return rows
 
 
-class DateRangeMixin(forms.Form):
+class DateRangeMixin(Form):
     date_from = date_field(_("From"), required=False)
     date_to = date_field(_("Until"), required=False)
 
@@ -373,7 +373,7 @@ class CadreFilterForm(ListFilterForm):
         return rows
 
 
-class ClubFilterForm(forms.Form):
+class ClubFilterForm(Form):
     SORTS = {"name": (_("Name"), ["name"]), "members": (_("Most members"), ["-members", "name"])}
     school_year = forms.ModelChoiceField(
         label=_("School year"), queryset=SchoolYear.objects.none(), required=False

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from portfolio.forms import date_field
+from portfolio.forms import Form, date_field
 from portfolio.models import School
 from records.models import Gender, SchoolClass, Student
 from records.services.corrections import MESSAGE_MAX, OFFICE_VALUES, REPLY_MAX, TOPICS
@@ -19,7 +19,7 @@ def _topic_choices() -> list[tuple[str, str]]:
     ]
 
 
-class CorrectionRequestForm(forms.Form):
+class CorrectionRequestForm(Form):
     about = forms.ChoiceField(
         label=_("What is it about?"),
         choices=_topic_choices,
@@ -39,7 +39,7 @@ class CorrectionRequestForm(forms.Form):
     )
 
 
-class CorrectionResolveForm(forms.Form):
+class CorrectionResolveForm(Form):
     reply = forms.CharField(
         label=_("Reply to the student"),
         max_length=REPLY_MAX,
@@ -48,7 +48,7 @@ class CorrectionResolveForm(forms.Form):
     )
 
 
-class CorrectionForwardForm(forms.Form):
+class CorrectionForwardForm(Form):
     office = forms.ChoiceField(label=_("Office in charge"))
 
     def __init__(self, *args, current: str, **kwargs):
@@ -58,7 +58,7 @@ class CorrectionForwardForm(forms.Form):
         ]
 
 
-class StudentBasicDataForm(forms.Form):
+class StudentBasicDataForm(Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     gender = forms.ChoiceField(
         label=_("Gender"), choices=[("", _("Not recorded")), *Gender.choices], required=False

@@ -4,14 +4,14 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import datetime_field
+from portfolio.forms import Form, datetime_field
 from portfolio.models import School, Term
 from records.models import Student
 from submissions.models import ExtensionKind, WindowExtension
 from submissions.services import extensions as extension_services
 
 
-class ExtensionForm(forms.Form):
+class ExtensionForm(Form):
     student_number = forms.CharField(
         label=_("Student number"),
         max_length=20,
@@ -60,7 +60,7 @@ STATE_IN_FORCE = "in_force"
 STATE_ENDED = "ended"
 
 
-class ExtensionFilterForm(forms.Form):
+class ExtensionFilterForm(Form):
     state = forms.ChoiceField(
         label=_("Show"),
         required=False,

@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.forms import Form
 from portfolio.models import SchoolPolicy
 from records.models import CourseEnrolment
 from submissions.files import TYPE_LABELS, format_size, human_list, mb_to_bytes
@@ -87,7 +88,7 @@ class CourseChoice(forms.ModelChoiceField):
         }
 
 
-class OutcomeTextForm(forms.Form):
+class OutcomeTextForm(Form):
     """Course, title and short description: the part of an outcome the student types."""
 
     enrolment = CourseChoice(
@@ -120,7 +121,7 @@ class OutcomeTextForm(forms.Form):
         setup_text_fields(self, enrolments, policy)
 
 
-class OutcomeFilesForm(forms.Form):
+class OutcomeFilesForm(Form):
     """A document and/or a media file, with the school's types and sizes next to each."""
 
     document = forms.FileField(label=_("Document"), required=False)

@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import date_field
+from portfolio.forms import Form, date_field
 from portfolio.lib.numbers import parse_int
 from portfolio.models import SchoolPolicy, SchoolYear
 from records.forms_staff import ListFilterForm, StudentPickField
@@ -32,7 +32,7 @@ def category_choices() -> list[tuple[str, str]]:
     return [(c.code, f"{c.number} {c.label}") for c in categories.CATEGORY_LIST]
 
 
-class CategoryForm(forms.Form):
+class CategoryForm(Form):
     """The first step: which of the ten categories (a GET form, so it works without JS)."""
 
     category = forms.ChoiceField(
@@ -90,7 +90,7 @@ def detail_form_field(field: categories.DetailField) -> forms.Field:
     return forms.CharField(widget=forms.TextInput(attrs=attrs), **common)
 
 
-class PerformanceForm(forms.Form):
+class PerformanceForm(Form):
     """One category's performance: shared fields, the category's details, link, files."""
 
     # Shared fields are not required here either: the service says what is missing.

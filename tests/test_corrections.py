@@ -446,3 +446,36 @@ class TestOpenCount:
     def test_by_division(self, school, filed):
         assert open_corrections_count(school, Role.REGISTRY, Division.DAY) == 2
         assert open_corrections_count(school, Role.REGISTRY, Division.CONTINUING) == 0
+
+
+# --- Characters no one types ------------------------------------------------------------
+
+
+class TestHiddenCharacters:
+    @pytest.mark.parametrize("hidden", ["\x1b", "\x0b", "\u202e"])
+    def test_a_request_holding_one_is_refused_next_to_the_field(self, alice, check_window, hidden):
+        _student, membership = alice
+        with inside(check_window):
+            english_page = english(client_for(membership)).post(
+                reverse("basicdata:correction_add"), request_data(message=f"應為{hidden}2009-05-18")
+            )
+            chinese_page = client_for(membership).post(
+                reverse("basicdata:correction_add"), request_data(topic=f"生日{hidden}")
+            )
+        assert english_page.status_code == 200
+        assert list(english_page.context["form"].errors) == ["message"]
+        assert f"U+{ord(hidden):04X}" in english_page.content.decode()
+        assert list(chinese_page.context["form"].errors) == ["topic"]
+        assert "移除" in str(chinese_page.context["form"].errors["topic"])
+        assert not CorrectionRequest.objects.exists()
+
+    def test_an_old_request_holding_one_still_exports(self, registry, filed):
+        """Saved before forms refused them: the export leaves them out instead of failing."""
+        first, _second, _third = filed
+        CorrectionRequest.objects.filter(pk=first.pk).update(
+            topic="生日\x1b錯誤", message="應為\x0b2009\x01-05-18"
+        )
+        response = client_for(registry).get(reverse("basicdata:corrections_export"))
+        assert response.status_code == 200
+        rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+        assert rows[1][6:8] == ("生日錯誤", "應為2009-05-18")

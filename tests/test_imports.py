@@ -403,6 +403,7 @@ def test_every_message_has_a_sentence_in_english_and_fills_its_parameters():
                     "name": "王",
                     "year": 114,
                     "found": "1",
+                    "code": "U+001B",
                 },
             )
             assert "%(" not in text and text.strip()

@@ -4,9 +4,10 @@ import datetime as dt
 import os
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from portfolio import jobs
@@ -44,12 +45,55 @@ def test_job_runs_once_and_records_its_result(school, handlers, django_capture_o
     assert handlers == [job.pk]
 
 
-def test_failure_is_recorded_not_raised(school, handlers, django_capture_on_commit_callbacks):
+def test_failure_is_recorded_not_raised(
+    school, handlers, django_capture_on_commit_callbacks, caplog
+):
     with django_capture_on_commit_callbacks(execute=True):
         job = jobs.job_start(school=school, kind="test.fail", params={}, by=None)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
-    assert "no rows" in job.message
+    # The exception goes to the log, never to the user.
+    assert "no rows" in caplog.text and "RuntimeError" in caplog.text
+    assert job.message == ""
+    with translation.override("en"):
+        assert "recorded for the platform's administrators" in job.failure_message
+    with translation.override("zh-hant"):
+        assert "管理" in job.failure_message and "no rows" not in job.failure_message
+
+
+class FileTooOld(jobs.JobFailure):
+    code = "test.file_too_old"
+    text = "The file is too old."
+
+
+def test_a_known_failure_is_shown_in_the_readers_language(
+    school, make_member, django_capture_on_commit_callbacks
+):
+    owner = make_member(school, Role.REGISTRY)
+
+    @jobs.job_handler("test.known")
+    def known(job, progress):
+        raise FileTooOld
+
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = jobs.job_start(school=school, kind="test.known", params={}, by=None)
+    finally:
+        jobs.HANDLERS.pop("test.known")
+    Job.objects.filter(pk=job.pk).update(created_by=owner.user)
+    job.refresh_from_db()
+    assert job.message == "test.file_too_old"
+    client = client_for(owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("portal:job", args=[job.pk])).content.decode()
+    assert "The work failed. Nothing was changed. The file is too old." in html
+
+
+def test_a_failure_code_is_given_once():
+    with pytest.raises(TypeError):
+
+        class Again(jobs.JobFailure):
+            code = "test.file_too_old"
 
 
 def test_job_page_for_its_owner_only(school, other_school, make_member):

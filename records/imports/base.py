@@ -14,6 +14,7 @@ A preview runs 1 and 2; applying runs 1, then 2 and 3 in one transaction, only w
 row has a problem.
 """
 
+import csv
 import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from django.db import models
 from django.utils.functional import Promise
 
+from portfolio.lib.text import forbidden_character
 from portfolio.models import School, SchoolYear, Term
 from records.imports import values
 from records.imports.reader import (
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from accounts.acting import ActingContext
 
 LIST_LIMIT = 200  # rows listed per category in a result
+CSV_FIELD_LIMIT = csv.field_size_limit()  # characters of a CSV cell (the csv module's limit)
 ERROR_LIMIT = 1000  # problems listed in a result
 Progress = Callable[[float], None]  # fraction done, 0.0 to 1.0
 
@@ -53,6 +56,7 @@ class Column:
     required: bool = False
     aliases: tuple[str, ...] = ()
     empty: Any = ""  # the value of an empty cell in an optional column
+    multiline: bool = False  # may hold tabs and line breaks (a description)
 
     @property
     def names(self) -> set[str]:
@@ -260,7 +264,7 @@ def read(
     """The file's rows with parsed values (rows with a bad cell left out), and the
     header each present column has in the file, by field."""
     try:
-        table = open_table(stream, score=kind.score)
+        table = open_table(stream, score=kind.score, name=report.file_name)
     except FileProblem as problem:
         report.problem(0, "", problem.code)
         return [], {}
@@ -315,6 +319,9 @@ def _parsed(
         report.rows += 1
         if report.rows % 500 == 0:
             progress(table.done())
+        if cells is None:
+            report.problem(number, "", "cell_too_large", max=CSV_FIELD_LIMIT)
+            continue
         parsed: dict[str, Any] = {}
         bad = False
         width = len(cells)
@@ -327,10 +334,18 @@ def _parsed(
                 else:
                     parsed[column.field] = column.empty
                 continue
-            if cell.__class__ is str and "\ufffd" in cell:  # undecodable bytes (CSV)
-                report.problem(number, headers[column.field], "encoding")
-                bad = True
-                continue
+            if cell.__class__ is str:
+                if "\ufffd" in cell:  # undecodable bytes (CSV)
+                    report.problem(number, headers[column.field], "encoding")
+                    bad = True
+                    continue
+                found = forbidden_character(values.text(cell), multiline=column.multiline)
+                if found:
+                    report.problem(
+                        number, headers[column.field], f"text_{found.kind}", code=found.code_point
+                    )
+                    bad = True
+                    continue
             try:
                 parsed[column.field] = column.parse(cell)
             except CellError as error:

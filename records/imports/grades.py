@@ -89,6 +89,7 @@ class GradesImport(EnrolmentsImport):
             values.limited(500),
             _("Optional: qualitative description, at most 500 characters."),
             aliases=("質性描述",),
+            multiline=True,
         ),
     )
 

@@ -8,12 +8,22 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.lib import text
+
 MESSAGES = {
     # The file as a whole.
     "file_unreadable": _(
         "The file could not be read. Upload an Excel workbook (.xlsx) or a CSV file."
     ),
     "file_xls": _("Old Excel files (.xls) cannot be read: save the file as .xlsx or as CSV."),
+    "file_not_text": _(
+        "The file cannot be read: it is neither an Excel workbook (.xlsx) nor a CSV file in "
+        "UTF-8 or Big5 (CP950). Save it again as .xlsx, or as CSV in UTF-8."
+    ),
+    "file_not_workbook": _(
+        "The file is named .xlsx but is not an Excel workbook: it may be damaged, or another "
+        "kind of file renamed. Open it in Excel and save it again as .xlsx, or as CSV in UTF-8."
+    ),
     "file_empty": _("The file has no header row."),
     "no_rows": _("The file has a header row but no data rows."),
     "missing_column": _("The file has no column %(column)s, which this import needs."),
@@ -22,8 +32,13 @@ MESSAGES = {
     ),
     "term_required": _("Choose the term this file belongs to."),
     "no_school_year": _("The school has no school year %(year)s: add it on the schedule first."),
+    "cell_too_large": _(
+        "This row has a cell of more than %(max)s characters, more than any column holds: "
+        "check that this is the right file (a quotation mark left open joins the rows after it)."
+    ),
     # One cell.
     "required": _("Required: this cell is empty."),
+    **{f"text_{kind}": message for kind, message in text.MESSAGES.items()},
     "encoding": _(
         "Some characters of this cell could not be read. Save the file as UTF-8 CSV or xlsx."
     ),

@@ -2,7 +2,12 @@
 
 CSV comes in UTF-8 (with or without a byte-order mark) or, as Taiwanese school systems
 export it, in Big5 (CP950): the encoding is found by decoding the whole file once,
-incrementally, before the rows are read.
+incrementally, before the rows are read. A file that no encoding decodes whole is read in
+the one that decodes most of its first lines, so the rows that break it are reported cell
+by cell; a file that none decodes from its first line is no text at all.
+
+A row the csv module refuses (a cell longer than its limit of 131,072 characters, more
+than any column holds) comes as a row without cells, for the import to report on its row.
 
 Workbook sheets are read with the standard library's streaming XML parser (expat, in
 C) rather than openpyxl's read-only worksheets: on this project's machines openpyxl
@@ -36,6 +41,7 @@ from records.imports.values import Cell
 
 HEADER_SEARCH_ROWS = 10
 CSV_ENCODINGS = ("utf-8", "cp950", "big5hkscs")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -59,7 +65,7 @@ class FileProblem(Exception):
 # What a damaged workbook raises while it is read: bad XML (ParseError is a SyntaxError),
 # a damaged zip, a missing part.
 UNREADABLE = (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, KeyError)
-Row = tuple[int, list[Cell]]
+Row = tuple[int, list[Cell] | None]  # None: a row the csv module could not read
 Scorer = Callable[[list[str]], int]
 
 
@@ -83,8 +89,11 @@ def normalize_header(value: Cell) -> str:
     return re.sub(r"[\s\u3000\ufeff]+", "", _unescape(text))
 
 
-def open_table(stream: BinaryIO, *, score: Scorer) -> Table:
-    """Open ``stream`` (binary, seekable) as a table; FileProblem when it is no table."""
+def open_table(stream: BinaryIO, *, score: Scorer, name: str = "") -> Table:
+    """Open ``stream`` (binary, seekable) as a table; FileProblem when it is no table.
+
+    ``name`` is the uploaded file's name: a file named .xlsx that is neither a workbook
+    nor text is said to be no workbook (often another file renamed)."""
     head = stream.read(8)
     stream.seek(0)
     if head.startswith(OLE_MAGIC):
@@ -94,14 +103,19 @@ def open_table(stream: BinaryIO, *, score: Scorer) -> Table:
             return _xlsx_table(stream, score)
         except UNREADABLE as exc:
             raise FileProblem("file_unreadable") from exc
-    if b"\x00" in head:
-        raise FileProblem("file_unreadable")
-    return _csv_table(stream, score)
+    try:
+        if b"\x00" in head:
+            raise FileProblem("file_not_text")
+        return _csv_table(stream, score)
+    except FileProblem as problem:
+        if problem.code == "file_not_text" and name.lower().endswith(WORKBOOK_SUFFIXES):
+            raise FileProblem("file_not_workbook") from problem
+        raise
 
 
 def _non_empty(rows: Iterator[Row]) -> Iterator[Row]:
     for number, cells in rows:
-        if any(cell is not None and str(cell).strip() for cell in cells):
+        if cells is None or any(cell is not None and str(cell).strip() for cell in cells):
             yield number, cells
 
 
@@ -113,6 +127,8 @@ def _find_header(rows: Iterator[Row], score: Scorer) -> tuple[int, int, list[str
         for index, (number, cells) in enumerate(_non_empty(rows)):
             if index >= HEADER_SEARCH_ROWS:
                 break
+            if cells is None:
+                continue
             headers = [normalize_header(cell) for cell in cells]
             found = (score(headers), number, headers)
             if found[0] > 0:
@@ -139,10 +155,12 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def detect_encoding(stream: BinaryIO) -> str:
-    """UTF-8 (``utf-8-sig`` drops a byte-order mark), else Big5 as CP950, else HKSCS.
+    """UTF-8 (``utf-8-sig`` drops a byte-order mark), else Big5 as CP950, else HKSCS: the
+    first that decodes the whole file.
 
-    A file that none decodes is read as CP950 with replacement characters, which the
-    import then reports cell by cell.
+    A file that none decodes whole (a row saved in another encoding) is read in the one
+    that decodes the most lines from its start, with replacement characters the import
+    reports cell by cell on their rows; FileProblem when none decodes even the first line.
     """
     for encoding in CSV_ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
@@ -152,8 +170,35 @@ def detect_encoding(stream: BinaryIO) -> str:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
-        return "utf-8-sig" if encoding == "utf-8" else encoding
-    return "cp950"
+        return _python_name(encoding)
+    lines = {encoding: _lines_decoded(stream, encoding) for encoding in CSV_ENCODINGS}
+    best = max(CSV_ENCODINGS, key=lambda encoding: lines[encoding])  # the first on a tie
+    if lines[best] == 0:
+        raise FileProblem("file_not_text")
+    return _python_name(best)
+
+
+def _python_name(encoding: str) -> str:
+    return "utf-8-sig" if encoding == "utf-8" else encoding
+
+
+def _lines_decoded(stream: BinaryIO, encoding: str) -> int:
+    """How many lines from the start of the file decode in ``encoding`` (a line break
+    never falls inside a character of these encodings, so lines decode one by one)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    count = 0
+    with contextlib.closing(_chunks(stream)) as chunks:
+        try:
+            for chunk in chunks:
+                *ended, rest = chunk.split(b"\n")
+                for line_end in ended:
+                    decoder.decode(line_end, final=True)
+                    count += 1
+                decoder.decode(rest)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return count
+    return count + 1
 
 
 def _csv_table(stream: BinaryIO, score: Scorer) -> Table:
@@ -167,7 +212,16 @@ def _csv_table(stream: BinaryIO, score: Scorer) -> Table:
             first = wrapper.readline()
             delimiter = "\t" if "\t" in first and "," not in first else ","
             reader = csv.reader(_chain_first(first, wrapper), delimiter=delimiter)
-            for number, record in enumerate(reader, start=1):
+            number = 0
+            while True:
+                number += 1
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error:  # the row is reported; the reader goes on with the next
+                    yield number, None
+                    continue
                 yield number, [cell or None for cell in record]
         finally:
             wrapper.detach()  # the stream stays open for the next reading

@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 from accounts.models import Membership, Role, User
 from portfolio.audit import audit_write, diff_fields, update_audited
 from portfolio.lib import course_code
+from portfolio.lib.text import without_forbidden
 from portfolio.models import GRADE_CHOICES, AuditLog, School, Term
 from portfolio.problems import raise_if
 from records.models import CodeCheckState, Course, CourseCodeCheck, CourseCodeList
@@ -376,7 +377,22 @@ def parse_code_list(content: bytes) -> list[tuple[int, str]]:
     """
     text = _decode(content)
     delimiter = "\t" if text.count("\t") > text.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a cell past the csv module's limit of 131,072 characters
+        raise ValidationError(
+            {
+                "file": [
+                    _(
+                        "Line %(line)s of the file holds a cell of more than %(max)s characters, "
+                        "which no course-code list has (a quotation mark left open joins the "
+                        "lines after it). Upload the list exported from the course-plan platform."
+                    )
+                    % {"line": reader.line_num, "max": csv.field_size_limit()}
+                ]
+            }
+        ) from exc
     column, start = _header(rows)
     candidates = []
     for index in range(start, len(rows)):
@@ -437,7 +453,7 @@ def code_list_upload(
         value = course_code.normalize(text)
         keys = course_code.problems(value, school_code=school.code)
         if keys:
-            rejected.append(Rejected(line=line, text=text[:60], problems=keys))
+            rejected.append(Rejected(line=line, text=without_forbidden(text[:60]), problems=keys))
         elif value not in seen:
             seen.add(value)
             codes.append(value)

@@ -16,10 +16,11 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Deputy, Division, Membership
 from portfolio.audit import audit_write
-from portfolio.jobs import job_start
+from portfolio.jobs import JobFailure, job_start
 from portfolio.lib import roc
 from portfolio.models import Job, JobStatus, School, SchoolYear, Term
 from records.imports import KINDS, base
@@ -226,6 +227,14 @@ def import_confirm(*, preview: Job, by: "ActingContext") -> Job:
         )
 
 
+class ImportFileGone(JobFailure):
+    code = "records.import.file_gone"
+    text = gettext_lazy(
+        "The file of this preview is no longer kept (uploaded files are removed a week after "
+        "their import is done): upload it again."
+    )
+
+
 def job_term(job: Job) -> Term | None:
     term_id = job.params.get("term")
     if term_id is None:
@@ -248,6 +257,8 @@ def run_preview_job(job: Job, progress: Progress) -> dict[str, Any]:
 
 def run_apply_job(job: Job, progress: Progress) -> dict[str, Any]:
     source = Job.objects.get(pk=job.params["source"], school=job.school_id, kind=PREVIEW_JOB)
+    if not source.input_file:
+        raise ImportFileGone
     with source.input_file.open("rb") as stream:
         return import_apply(
             kind=job.params["kind"],

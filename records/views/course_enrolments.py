@@ -23,6 +23,7 @@ from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib.numbers import parse_id
+from portfolio.lib.text import search_text
 from records.access import get_course_for, get_enrolment_for, students_visible_to
 from records.forms_course_enrolments import EnrolmentAddForm, GradeForm
 from records.models import Course, CourseEnrolment, SchoolClass
@@ -45,7 +46,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
     passed = request.GET.get("passed", "")
     sort = request.GET.get("sort", "seat")
     return {
-        "q": request.GET.get("q", "").strip()[:50],
+        "q": search_text(request.GET.get("q"), max_length=50),
         "school_class": parse_id(request.GET.get("class")),
         "passed": passed if passed in PASSED_FILTERS else "",
         "sort": sort if sort in SORTS else "seat",

@@ -26,6 +26,7 @@ from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import course_code
 from portfolio.lib.numbers import parse_id
+from portfolio.lib.text import search_text
 from portfolio.models import School, Term
 from records.access import get_check_for, get_course_for
 from records.forms_courses import CodeListUploadForm, CourseForm
@@ -75,7 +76,7 @@ def _course_filters(request: HttpRequest) -> dict[str, Any]:
     sort = request.GET.get("sort", "grade")
     return {
         "grade": int(grade) if grade in {"10", "11", "12"} else None,
-        "q": request.GET.get("q", "").strip()[:50],
+        "q": search_text(request.GET.get("q"), max_length=50),
         "sort": sort if sort in COURSE_SORTS else "grade",
     }
 

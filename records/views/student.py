@@ -17,6 +17,7 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
+from portfolio.lib.text import search_text
 from records import sections as record_sections
 from records.access import (
     corrections_visible_to,
@@ -105,7 +106,7 @@ def _queue(request: HttpRequest) -> tuple[QuerySet[CorrectionRequest], dict]:
     sort = request.GET.get("sort", default_sort)
     if sort not in SORTS:
         sort = default_sort
-    query = request.GET.get("q", "").strip()
+    query = search_text(request.GET.get("q"))
     requests = corrections_visible_to(context)
     if query:
         requests = requests.filter(

@@ -185,6 +185,7 @@ class PerformancesImport(ImportKind):
             values.limited(500),
             _("The short description; at most the school's limit (100 characters nationally)."),
             required=True,
+            multiline=True,
         ),
         Column(
             "開始日期",
