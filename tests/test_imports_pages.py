@@ -488,7 +488,7 @@ def test_the_upload_form_follows_the_language(rita):
     rita.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hant"
     html = rita.get(INDEX).content.decode()
     with translation.override("zh-hant"):
-        from records.forms_imports import _file_help
+        from records.forms.imports import _file_help
 
         expected = _file_help()
     assert expected in html.replace("&#x27;", "'")

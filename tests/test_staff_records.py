@@ -541,14 +541,14 @@ class TestClubs:
 
 
 def test_picker_suggests_only_a_small_scope(monkeypatch, school, class101):
-    from records import forms_staff
+    from records.forms import pickers, registry
 
     make_students(school, class101, 3)
-    form = forms_staff.StudentFindForm(students=Student.objects.filter(school=school))
+    form = registry.StudentFindForm(students=Student.objects.filter(school=school))
     assert len(form.fields["student"].widget.suggestions) == 3
     assert "<datalist" in str(form["student"])
-    monkeypatch.setattr(forms_staff, "PICKER_SUGGESTIONS_MAX", 2)
-    form = forms_staff.StudentFindForm(students=Student.objects.filter(school=school))
+    monkeypatch.setattr(pickers, "PICKER_SUGGESTIONS_MAX", 2)
+    form = registry.StudentFindForm(students=Student.objects.filter(school=school))
     assert form.fields["student"].widget.suggestions == []
     assert "<datalist" not in str(form["student"])
 

@@ -21,7 +21,6 @@ from portfolio.access import get_term_for
 from portfolio.lib import roc
 from portfolio.lib.numbers import parse_id
 from portfolio.models import SchoolYear, Term
-from records import forms_staff as forms
 from records.access import (
     classes_visible_to,
     get_cadre_post_for,
@@ -30,6 +29,7 @@ from records.access import (
     get_student_for,
     students_visible_to,
 )
+from records.forms import affairs as forms
 from records.models import AbsenceKind, AttendanceSummary, CadrePost, Club, ClubMembership, Student
 from records.services import staff as services
 from records.views.kinds import RecordKind, record_views

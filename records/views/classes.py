@@ -11,7 +11,7 @@ from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib import roc
 from records.access import classes_visible_to, get_class_for
-from records.forms_classes import ClassStaffForm
+from records.forms.classes import ClassStaffForm
 from records.services.classes import school_class_staff_update
 
 OFFICES = (Role.REGISTRY, Role.CURRICULUM)

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.decorators import acting_required
 from accounts.models import Role
-from records import forms_staff as forms
 from records.access import classes_visible_to, get_career_record_for, students_visible_to
+from records.forms import counselling as forms
 from records.models import CareerExploration, Cluster
 from records.services import staff as services
 from records.views.kinds import RecordKind, record_views

@@ -25,7 +25,7 @@ from portfolio.forms import apply_errors
 from portfolio.lib.numbers import parse_id
 from portfolio.lib.text import search_text
 from records.access import get_course_for, get_enrolment_for, students_visible_to
-from records.forms_course_enrolments import EnrolmentAddForm, GradeForm
+from records.forms.course_enrolments import EnrolmentAddForm, GradeForm
 from records.models import Course, CourseEnrolment, SchoolClass
 from records.services import course_enrolments as services
 

@@ -29,7 +29,7 @@ from portfolio.lib.numbers import parse_id
 from portfolio.lib.text import search_text
 from portfolio.models import School, Term
 from records.access import get_check_for, get_course_for
-from records.forms_courses import CodeListUploadForm, CourseForm
+from records.forms.courses import CodeListUploadForm, CourseForm
 from records.models import Course, CourseCodeCheck, CourseCodeList
 from records.services import courses as services
 

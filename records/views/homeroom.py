@@ -10,8 +10,8 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.lib import roc
 from portfolio.models import Term
-from records import forms_staff as forms
 from records.access import classes_visible_to
+from records.forms import homeroom as forms
 from records.models import CourseEnrolment, Student
 from records.views.lists import with_defaults, xlsx
 

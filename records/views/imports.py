@@ -24,7 +24,7 @@ from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.models import Job, JobStatus
 from records.access import get_import_for, imports_of
-from records.forms_imports import ImportForm
+from records.forms.imports import ImportForm
 from records.imports import KINDS, kinds_for
 from records.imports.report import CATEGORIES, kind_label, present
 from records.services import imports as services

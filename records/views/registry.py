@@ -12,13 +12,13 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.lib import roc
-from records import forms_staff as forms
 from records.access import (
     classes_visible_to,
     get_enrolment_change_for,
     get_student_for,
     students_visible_to,
 )
+from records.forms import registry as forms
 from records.models import EnrolmentChange, Student
 from records.services import staff as services
 from records.views.lists import (

@@ -26,7 +26,7 @@ from records.access import (
     get_student_for,
     students_visible_to,
 )
-from records.forms_student import (
+from records.forms.student import (
     CorrectionForwardForm,
     CorrectionRequestForm,
     CorrectionResolveForm,

@@ -18,7 +18,7 @@ from portfolio.models import Term
 from records.access import students_visible_to
 from records.models import Student
 from submissions.access import extensions_visible_to, get_extension_for
-from submissions.forms_extensions import ExtensionFilterForm, ExtensionForm
+from submissions.forms.extensions import ExtensionFilterForm, ExtensionForm
 from submissions.models import WindowExtension
 from submissions.services import extensions as extension_services
 

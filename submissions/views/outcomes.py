@@ -28,7 +28,7 @@ from portfolio.models import SchoolPolicy
 from records.access import get_own_student
 from records.models import Student
 from submissions.access import get_own_outcome_for
-from submissions.forms_outcomes import OutcomeFilesForm, OutcomeTextForm, OutcomeUploadForm
+from submissions.forms.outcomes import OutcomeFilesForm, OutcomeTextForm, OutcomeUploadForm
 from submissions.models import CourseOutcome, OutcomeState
 from submissions.selectors import outcome_item, outcome_item_for, portfolio_for
 from submissions.services import outcomes as outcome_services

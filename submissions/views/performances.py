@@ -36,7 +36,7 @@ from submissions.access import (
     get_staff_performance_for,
     staff_performances_visible_to,
 )
-from submissions.forms_performances import (
+from submissions.forms.performances import (
     CategoryForm,
     PerformanceForm,
     StaffFilterForm,

@@ -18,10 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from portfolio.forms import Form, date_field
 from portfolio.lib.numbers import parse_int
 from portfolio.models import SchoolPolicy, SchoolYear
-from records.forms_staff import ListFilterForm, StudentPickField
+from records.forms.lists import ListFilterForm
+from records.forms.pickers import StudentPickField
 from records.models import SchoolClass, Student
 from submissions import performance_categories as categories
-from submissions.forms_outcomes import setup_file_fields
+from submissions.forms.outcomes import setup_file_fields
 from submissions.models import Performance, PerformanceCategory, PerformanceSource
 from submissions.services.performances import NAME_MAX, STAFF_SOURCES, VIDEO_URL_MAX
 
