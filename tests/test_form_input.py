@@ -18,7 +18,7 @@ from portfolio.lib.text import forbidden_character, search_text, without_forbidd
 from records.imports import base, values
 from tests.test_imports import STUDENT_HEADER, csv_bytes, problems, run, student_row, xlsx_bytes
 
-APPS = ("portfolio", "accounts", "records", "submissions", "certification")
+APPS = ("portfolio", "accounts", "records", "submissions", "certification", "portal")
 
 
 # --- the rule ----------------------------------------------------------------------------------
