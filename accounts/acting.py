@@ -53,6 +53,20 @@ class ActingContext:
         return f"{self.membership.pk}:{self.deputy.pk if self.deputy else ''}"
 
 
+class SignedInRequest(HttpRequest):
+    """A request of a signed-in user; ``ActingContextMiddleware`` sets ``acting`` (None until
+    the user picks, or is given, a school and role)."""
+
+    user: User
+    acting: "ActingContext | None"
+
+
+class ActingRequest(SignedInRequest):
+    """The request of a view behind ``acting_required``: signed in and acting in a school."""
+
+    acting: "ActingContext"
+
+
 def contexts_for(user: User) -> list[ActingContext]:
     """Every context the user may act in today: own memberships, then deputyships."""
     memberships = list(

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import UNIT_ROLES, Division, Membership, Role, User
-from portfolio.forms import Form, date_field
+from portfolio.forms import Form, date_field, model_choice_field
 
 
 class MemberCreateForm(Form):
@@ -66,5 +66,5 @@ class DeputyForm(Form):
             .exclude(role=Role.STUDENT)
             .values("user")
         ).order_by("name", "username")
-        self.fields["principal"].queryset = staff
-        self.fields["deputy"].queryset = staff
+        model_choice_field(self, "principal").queryset = staff
+        model_choice_field(self, "deputy").queryset = staff

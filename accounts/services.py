@@ -1,7 +1,7 @@
 """Writes to people and roles. Every change is audited, with the deputy's principal."""
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -183,7 +183,7 @@ def deputy_create(
     ends_on: dt.date,
     by: "ActingContext | None",
 ) -> Deputy:
-    data = {
+    data: dict[str, Any] = {
         "role": role,
         "division": division,
         "principal": principal,
@@ -219,7 +219,7 @@ def deputy_update(
     ends_on: dt.date,
     by: "ActingContext | None",
 ) -> Deputy:
-    data = {
+    data: dict[str, Any] = {
         "role": role,
         "division": division,
         "principal": principal,

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import acting, services
 from accounts.access import get_deputy_for, get_member_for, get_membership_for
+from accounts.acting import ActingRequest, SignedInRequest
 from accounts.decorators import acting_required
 from accounts.forms import (
     DeputyForm,
@@ -29,7 +30,7 @@ ADMIN = Role.SCHOOL_ADMIN
 
 
 @login_required
-def switch(request: HttpRequest) -> HttpResponse:
+def switch(request: SignedInRequest) -> HttpResponse:
     """Pick the school and role to act in; skipped when there is only one."""
     choices = acting.contexts_for(request.user)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
@@ -53,7 +54,7 @@ def switch(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     role = request.GET.get("role", "")
     query = search_text(request.GET.get("q"))
@@ -100,7 +101,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def member_add(request: HttpRequest) -> HttpResponse:
+def member_add(request: ActingRequest) -> HttpResponse:
     form = MemberCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -118,7 +119,7 @@ def member_add(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def member_edit(request: ActingRequest, pk: int) -> HttpResponse:
     member = get_member_for(request.acting, pk)
     school = request.acting.school
     profile_form = MemberEditForm(initial={"name": member.name, "email": member.email})
@@ -155,7 +156,12 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     messages.success(request, _("Role added."))
                     return redirect("accounts:member_edit", pk=member.pk)
         except ValidationError as exc:
-            form = {"profile": profile_form, "password": password_form, "role": role_form}[action]
+            forms_by_action = {
+                "profile": profile_form,
+                "password": password_form,
+                "role": role_form,
+            }
+            form = forms_by_action[action or "profile"]
             apply_errors(form, exc)
     memberships = Membership.objects.filter(school=school, user=member).order_by("role")
     return render(
@@ -173,7 +179,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(ADMIN)
-def membership_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+def membership_toggle(request: ActingRequest, pk: int) -> HttpResponse:
     membership = get_membership_for(request.acting, pk)
     try:
         services.membership_set_active(
@@ -190,7 +196,7 @@ def membership_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def deputies(request: HttpRequest) -> HttpResponse:
+def deputies(request: ActingRequest) -> HttpResponse:
     records = (
         Deputy.objects.for_school(request.acting.school)
         .select_related("principal", "deputy")
@@ -201,7 +207,7 @@ def deputies(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def deputy_add(request: HttpRequest) -> HttpResponse:
+def deputy_add(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     form = DeputyForm(
         request.POST or None,
@@ -220,7 +226,7 @@ def deputy_add(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def deputy_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def deputy_edit(request: ActingRequest, pk: int) -> HttpResponse:
     record = get_deputy_for(request.acting, pk)
     initial = {
         "role": record.role,
@@ -245,7 +251,7 @@ def deputy_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(ADMIN)
-def deputy_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def deputy_delete(request: ActingRequest, pk: int) -> HttpResponse:
     record = get_deputy_for(request.acting, pk)
     services.deputy_delete(record=record, by=request.acting)
     messages.success(request, _("Deputy removed."))

@@ -8,6 +8,7 @@ Anything else answers 404, as if the outcome did not exist.
 """
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.expressions import Combinable
 from django.shortcuts import get_object_or_404
 
 from accounts.acting import ActingContext
@@ -16,7 +17,7 @@ from records.access import students_visible_to
 from submissions.models import CourseOutcome, OutcomeState
 
 
-def teachers_all_left() -> Exists:
+def teachers_all_left() -> Combinable:
     """Outcomes of a course none of whose teachers is an active teacher of the school
     (or that has no teacher at all): the registry certifies them as proxy."""
     active_teacher = Membership.objects.filter(

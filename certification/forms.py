@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from certification.services import REASON_TEXT_MAX, RejectionReason, Show
-from portfolio.forms import Form
+from portfolio.forms import Form, choice_field
 from records.models import Course, SchoolClass
 
 
@@ -32,7 +32,8 @@ class DecisionForm(Form):
     )
 
     def __init__(self, *args, pk: int, **kwargs) -> None:
-        super().__init__(*args, prefix=item_prefix(pk), **kwargs)
+        kwargs["prefix"] = item_prefix(pk)
+        super().__init__(*args, **kwargs)
 
 
 class RejectForm(DecisionForm):
@@ -67,11 +68,11 @@ class QueueFilterForm(Form):
 
     def __init__(self, *args, courses: list[Course], classes: list[SchoolClass], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["course"].choices = [
+        choice_field(self, "course").choices = [
             ("", _("All courses")),
             *((c.pk, course_label(c)) for c in courses),
         ]
-        self.fields["school_class"].choices = [
+        choice_field(self, "school_class").choices = [
             ("", _("All classes")),
             *((k.pk, k.name) for k in classes),
         ]

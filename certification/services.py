@@ -321,13 +321,13 @@ def queue_options(acting: "ActingContext", *, now: dt.datetime) -> QueueOptions:
         course_ids.add(course_id)
         if state == OutcomeState.SUBMITTED:
             awaiting[course_id] = n
-    courses = Course.objects.filter(school=acting.school, pk__in=course_ids).select_related(
+    found = Course.objects.filter(school=acting.school, pk__in=course_ids).select_related(
         "term__school_year"
     )
     if acting.role == Role.REGISTRY:
-        courses = courses.prefetch_related("teachers")
+        found = found.prefetch_related("teachers")
     courses = sorted(
-        courses,
+        found,
         key=lambda c: (c.term.school_year.roc_year, c.term.number, c.name, c.code, c.section),
     )
     classes = list(

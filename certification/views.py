@@ -15,7 +15,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from certification import services
@@ -42,12 +43,12 @@ KEPT = ("course", "school_class", "show", "page")
 # --- access and small helpers -------------------------------------------------------------
 
 
-def _list_url(request: HttpRequest) -> str:
+def _list_url(request: ActingRequest) -> str:
     name = "certification:proxy" if request.acting.role == Role.REGISTRY else "certification:queue"
     return reverse(name)
 
 
-def _kept_query(request: HttpRequest, names: tuple[str, ...] = KEPT) -> str:
+def _kept_query(request: ActingRequest, names: tuple[str, ...] = KEPT) -> str:
     """The list's filters (and page) from the request's address, only the known ones."""
     kept = {}
     for name in names:
@@ -57,7 +58,7 @@ def _kept_query(request: HttpRequest, names: tuple[str, ...] = KEPT) -> str:
     return urlencode(kept)
 
 
-def _back(request: HttpRequest, anchor: int | str | None = None) -> HttpResponse:
+def _back(request: ActingRequest, anchor: int | str | None = None) -> HttpResponse:
     """Back to the list with its filters, the item ``anchor`` in view."""
     url = _list_url(request)
     if query := _kept_query(request):
@@ -67,7 +68,7 @@ def _back(request: HttpRequest, anchor: int | str | None = None) -> HttpResponse
     return redirect(url)
 
 
-def _next_pk(request: HttpRequest) -> str:
+def _next_pk(request: ActingRequest) -> str:
     """The item to show once this one is decided, as the list's page named it."""
     value = request.GET.get("next", "")
     return value if parse_id(value) else ""
@@ -84,7 +85,7 @@ def _refusal(outcome: CourseOutcome, reason: str) -> str:
 # --- the lists ---------------------------------------------------------------------------------
 
 
-def _listing(request: HttpRequest, *, proxy: bool) -> HttpResponse:
+def _listing(request: ActingRequest, *, proxy: bool) -> HttpResponse:
     now = timezone.now()
     acting = request.acting
     options = services.queue_options(acting, now=now)
@@ -118,13 +119,13 @@ def _listing(request: HttpRequest, *, proxy: bool) -> HttpResponse:
 
 
 @acting_required(Role.TEACHER)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: ActingRequest) -> HttpResponse:
     """The acting teacher's outcomes awaiting certification, by course and class."""
     return _listing(request, proxy=False)
 
 
 @acting_required(Role.REGISTRY)
-def proxy(request: HttpRequest) -> HttpResponse:
+def proxy(request: ActingRequest) -> HttpResponse:
     """Outcomes of courses whose teachers have all left, which the registry certifies."""
     return _listing(request, proxy=True)
 
@@ -134,7 +135,7 @@ def proxy(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @acting_required(*DECIDERS)
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: ActingRequest, pk: int) -> HttpResponse:
     """``action=certify`` or ``action=reject`` (with the reason fields) on one outcome."""
     outcome = get_outcome_for(request.acting, pk)
     action = request.POST.get("action")
@@ -145,7 +146,9 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         return _back(request, outcome.pk)
     form = DecisionForm(request.POST, pk=outcome.pk)
     if not form.is_valid():
-        messages.error(request, _refusal(outcome, " ".join(form.errors["seen_at"])))
+        messages.error(
+            request, _refusal(outcome, " ".join(str(error) for error in form.errors["seen_at"]))
+        )
         return _back(request, outcome.pk)
     try:
         services.outcome_certify(
@@ -160,7 +163,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, _next_pk(request))
 
 
-def _reject(request: HttpRequest, outcome: CourseOutcome) -> HttpResponse:
+def _reject(request: ActingRequest, outcome: CourseOutcome) -> HttpResponse:
     form = RejectForm(request.POST, pk=outcome.pk)
     if form.is_valid():
         data = form.cleaned_data
@@ -191,7 +194,7 @@ def _reject(request: HttpRequest, outcome: CourseOutcome) -> HttpResponse:
     return _reject_page(request, outcome, form, seen=fresh["seen_at"])
 
 
-def _reject_page(request: HttpRequest, outcome: CourseOutcome, form: RejectForm, seen=None):
+def _reject_page(request: ActingRequest, outcome: CourseOutcome, form: RejectForm, seen=None):
     return render(
         request,
         "certification/reject.html",
@@ -209,7 +212,7 @@ def _reject_page(request: HttpRequest, outcome: CourseOutcome, form: RejectForm,
 
 
 @acting_required(*DECIDERS)
-def reject(request: HttpRequest, pk: int) -> HttpResponse:
+def reject(request: ActingRequest, pk: int) -> HttpResponse:
     """The reject form on a page of its own (the queue shows it in place)."""
     outcome = get_outcome_for(request.acting, pk)
     form = RejectForm(pk=outcome.pk, initial={"seen_at": outcome.updated_at})
@@ -219,12 +222,14 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
 # --- several at once ---------------------------------------------------------------------------
 
 
-def _seen(request: HttpRequest, pk: int) -> dt.datetime | None:
+def _seen(request: ActingRequest, pk: int) -> dt.datetime | None:
     form = DecisionForm(request.POST, pk=pk)
     return form.cleaned_data["seen_at"] if form.is_valid() else None
 
 
-def _report(request: HttpRequest, done: int, refused: list[tuple[int | None, str]]) -> HttpResponse:
+def _report(
+    request: ActingRequest, done: int, refused: list[tuple[int | None, str]]
+) -> HttpResponse:
     """Say what was certified and what was not (and why), back at the first refused item."""
     if not refused:
         messages.success(
@@ -242,7 +247,7 @@ def _report(request: HttpRequest, done: int, refused: list[tuple[int | None, str
 
 @require_POST
 @acting_required(*DECIDERS)
-def certify_many(request: HttpRequest) -> HttpResponse:
+def certify_many(request: ActingRequest) -> HttpResponse:
     """Certify the ticked items; each is checked alone, and the page says which were not."""
     if request.POST.get("enter"):
         messages.info(

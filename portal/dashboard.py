@@ -3,7 +3,8 @@
 import dataclasses
 import datetime as dt
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.acting import ActingContext
@@ -51,7 +52,7 @@ WINDOWS_FOR_ROLE: dict[str, set[str]] = {
 
 @dataclasses.dataclass
 class Counter:
-    label: str
+    label: str | Promise
     value: int
     of: int | None = None
     link: str = ""
@@ -73,7 +74,8 @@ def phase_for(context: ActingContext, *, now: dt.datetime, grade: int | None = N
         .select_related("term__school_year")
         .order_by("starts_at")
     )
-    open_now, upcoming = [], []
+    open_now: list[Window] = []
+    upcoming: list[Window] = []
     for window in windows[:40]:
         (open_now if window.is_open_at(now) else upcoming).append(window)
     return Phase(open_now=open_now, next_up=upcoming[:3], now=now)
@@ -123,6 +125,8 @@ def counters_for(
             Counter(_("Student accounts"), by_role.get(Role.STUDENT, 0), link="accounts:members"),
             Counter(_("Windows this school year"), windows.count(), link="portal:schedule"),
         ]
+    students: QuerySet[Student]
+    classes: QuerySet[SchoolClass]
     if role == Role.WORKING_GROUP:
         # The working group follows the whole school's progress: totals, never names.
         students = Student.objects.for_school(school)
@@ -156,7 +160,7 @@ def _student_counters(
     context: ActingContext, year: SchoolYear | None, student: Student | None
 ) -> list[Counter]:
     policy = getattr(year, "policy", None) if year else None
-    if policy is None:
+    if year is None or policy is None:
         return []
     counters = []
     if student is None:

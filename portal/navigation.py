@@ -3,8 +3,10 @@
 import dataclasses
 
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.acting import ActingContext
 from accounts.models import Role
 
 R = Role
@@ -14,7 +16,7 @@ OFFICES = (R.REGISTRY, R.CURRICULUM, R.STUDENT_AFFAIRS, R.COUNSELLOR)
 @dataclasses.dataclass(frozen=True)
 class Link:
     url_name: str
-    label: str
+    label: str | Promise
     roles: tuple[str, ...]
 
 
@@ -45,11 +47,11 @@ LINKS = [
 ]
 
 
-def links_for(acting) -> list[tuple[str, str]]:
+def links_for(acting: ActingContext | None) -> list[tuple[str, str | Promise]]:
     """(url, label) pairs for the acting role, home first, the published schedule last."""
     if acting is None:
         return []
-    found = [(reverse("home"), _("Home"))]
+    found: list[tuple[str, str | Promise]] = [(reverse("home"), _("Home"))]
     found += [(reverse(link.url_name), link.label) for link in LINKS if acting.role in link.roles]
     found.append(
         (reverse("portal:public_schedule", args=[acting.school.code]), _("Published schedule"))

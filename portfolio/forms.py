@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -44,7 +46,30 @@ def datetime_field(label, **kwargs) -> forms.DateTimeField:
     )
 
 
-class TextRules:
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's field ``name``, as the choice field it is (to set its choices)."""
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """The form's field ``name``, as the model choice field it is (to set its rows)."""
+    return cast(forms.ModelChoiceField, form.fields[name])
+
+
+class SchoolYearChoiceField(forms.ModelChoiceField):
+    """School years named by their ROC number alone (115), as a select lists them."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.roc_year)
+
+
+if TYPE_CHECKING:
+    _FormMixin = forms.BaseForm  # what the mixin is mixed into, for the type checker
+else:
+    _FormMixin = object
+
+
+class TextRules(_FormMixin):
     """Every text a form receives, whatever its field, holds no control character and no
     bidirectional control (portfolio/lib/text.py); a tab or line break only in a multi-line
     field (a Textarea). The reason goes next to the field (next to the form for a hidden
@@ -98,7 +123,7 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
-def apply_errors(form: forms.Form, error: ValidationError) -> None:
+def apply_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """Attach a service's ValidationError to the form fields it names."""
     if hasattr(error, "error_dict"):
         for field, messages in error.message_dict.items():
@@ -152,10 +177,9 @@ class WindowForm(Form):
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["term"].queryset = Term.objects.filter(school=school).select_related(
-            "school_year"
-        )
-        self.fields["term"].label_from_instance = lambda term: str(term)
+        model_choice_field(self, "term").queryset = Term.objects.filter(
+            school=school
+        ).select_related("school_year")
 
 
 class PolicyForm(ModelForm):

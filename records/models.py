@@ -398,6 +398,12 @@ class CareerExploration(models.Model):
     def __str__(self) -> str:
         return f"{self.student} · {self.held_on}"
 
+    @property
+    def cluster_names(self) -> list[str]:
+        """The clusters explored, by name (an unknown code as it is)."""
+        labels = dict(Cluster.choices)
+        return [str(labels.get(code, code)) for code in self.clusters]
+
 
 class CorrectionStatus(models.TextChoices):
     OPEN = "open", _("Open")

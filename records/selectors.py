@@ -12,7 +12,6 @@ from records.models import (
     CadrePost,
     CareerExploration,
     ClubMembership,
-    Cluster,
     Consultation,
     CorrectionRequest,
     CourseEnrolment,
@@ -101,8 +100,6 @@ def basic_data_for(student: Student) -> BasicData:
         .select_related("counsellor")
         .order_by("-held_on", "-id")
     )
-    for record in career_records:
-        record.cluster_labels = [Cluster(c).label for c in record.clusters if c in Cluster.values]
     corrections = list(
         CorrectionRequest.objects.filter(**mine)
         .select_related("resolved_by")

@@ -32,6 +32,7 @@ from submissions.models import (
     PerformanceCategory,
     PerformanceSource,
     PerformanceState,
+    StoredFile,
 )
 from submissions.performance_categories import clean_details
 from submissions.services.stored_files import delete_paths, store, stored_file_row
@@ -146,11 +147,11 @@ def _seed_student(
             certified_at=now - dt.timedelta(days=2) if state == OutcomeState.CERTIFIED else None,
         )
     for index, (category, name, description, details) in enumerate(PERFORMANCES[: 1 + seat % 3]):
-        document = None
+        proof: StoredFile | None = None
         if index == 0:
             with _checked("pdf", seat) as checked:
                 paths.append(store(student.school, checked))
-                document = stored_file_row(student, checked)
+                proof = stored_file_row(student, checked)
         Performance.objects.create(
             school=student.school,
             student=student,
@@ -162,7 +163,7 @@ def _seed_student(
             starts_on=dt.date(year.roc_year + 1911, 10, 1 + seat),
             ends_on=dt.date(year.roc_year + 1911, 10, 1 + seat),
             details=_clean(category, details),
-            document=document,
+            document=proof,
             state=PerformanceState.SAVED,
             entered_by=student.user,
         )

@@ -247,7 +247,7 @@ def export_plan(student: Student) -> list[ExportYear]:
 
 
 def _included(plan: Iterable[ExportYear]) -> list[ExportFile]:
-    found = []
+    found: list[ExportFile] = []
     for year in plan:
         items = [item for term in year.term_list for item in term.outcomes] + year.performances
         found.extend(f for item in items for f in item.files if f.path)

@@ -474,10 +474,11 @@ def _check_media(
     tmp.seek(0)
     try:
         parsed = MP3(tmp) if extension == "mp3" else MP4(tmp)
-        length = float(parsed.info.length or 0)
+        info: Any = parsed.info  # None only for a file mutagen could not read: it raised
+        length = float(info.length or 0)
     except Exception:  # mutagen raises many kinds of errors on hostile input
         raise FileRefused("broken", params) from None
-    if not length > 0 or (extension == "mp3" and not parsed.info.bitrate):
+    if not length > 0 or (extension == "mp3" and not info.bitrate):
         raise FileRefused("broken", params)
     details["seconds"] = round(length, 3)
 
@@ -498,7 +499,7 @@ def _clean_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(tmp, formats=[expected_format])
+            image: Image.Image = Image.open(tmp, formats=[expected_format])
             width, height = image.size
             if width * height > max_pixels:
                 raise FileRefused(
@@ -527,6 +528,7 @@ def _clean_image(
     image.close()
 
     attempts: list[dict[str, Any]]
+    base: dict[str, Any]
     if extension == "jpg":
         if clean.mode not in ("RGB", "L", "CMYK"):
             clean = clean.convert("RGB")

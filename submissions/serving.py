@@ -16,15 +16,21 @@ Whoever calls this has already decided that the person may open the file
 
 import logging
 import re
+from typing import TYPE_CHECKING, TypeGuard
 
 import boto3
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from portfolio.lib.numbers import parse_int
 from submissions.models import StoredFile
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +74,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if (first and start is None) or (last and end is None) or (start is None and end is None):
         return None
     if start is None:  # the last n bytes
-        if end == 0 or size == 0:
+        if end is None or end == 0 or size == 0:
             raise RangeNotSatisfiable
         return max(size - end, 0), size - 1
     if end is not None and end < start:
@@ -89,7 +95,7 @@ class _Slice:
     def __init__(self, storage: Storage, name: str, start: int, length: int):
         self._storage, self._name, self._start = storage, name, start
         self._left = length
-        self._file = None
+        self._file: File | None = None
 
     def read(self, size: int = -1) -> bytes:
         if self._left <= 0:
@@ -112,7 +118,7 @@ class _StoredFileResponse(FileResponse):
     block_size = BLOCK_SIZE
 
 
-def uses_signed_urls(storage: Storage) -> bool:
+def uses_signed_urls(storage: Storage) -> "TypeGuard[S3Storage]":
     """Whether files are handed out by the storage itself (S3) rather than streamed by us."""
     from storages.backends.s3 import S3Storage
 
@@ -120,10 +126,11 @@ def uses_signed_urls(storage: Storage) -> bool:
 
 
 def disposition(stored: StoredFile, *, inline: bool) -> str:
-    return content_disposition_header(not inline, stored.display_name)
+    header = content_disposition_header(not inline, stored.display_name)
+    return header or ("inline" if inline else "attachment")
 
 
-def signed_url(storage: Storage, stored: StoredFile, *, inline: bool) -> str:
+def signed_url(storage: "S3Storage", stored: StoredFile, *, inline: bool) -> str:
     """A URL for this file valid one minute, answered with our disposition and type.
 
     Signed for ``settings.S3_PUBLIC_ENDPOINT_URL`` when set: the address browsers reach the
@@ -158,7 +165,7 @@ def signed_url(storage: Storage, stored: StoredFile, *, inline: bool) -> str:
     )
 
 
-def _safety_headers(response: HttpResponse, *, inline: bool) -> None:
+def _safety_headers(response: HttpResponseBase, *, inline: bool) -> None:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     if inline:
@@ -190,21 +197,21 @@ def _size(storage: Storage, stored: StoredFile) -> int:
 
 def serve_stored_file(
     request: HttpRequest, stored: StoredFile, *, inline: bool, storage: Storage | None = None
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The response that hands ``stored`` to someone already allowed to open it."""
     storage = storage or default_storage
     if uses_signed_urls(storage):
-        response = HttpResponseRedirect(signed_url(storage, stored, inline=inline))
-        response["Cache-Control"] = "private, no-store"
-        return response
+        redirect = HttpResponseRedirect(signed_url(storage, stored, inline=inline))
+        redirect["Cache-Control"] = "private, no-store"
+        return redirect
     size = _size(storage, stored)
     try:
         wanted = _wanted_range(request, stored, size)
     except RangeNotSatisfiable:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        _safety_headers(response, inline=inline)
-        return response
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        _safety_headers(refused, inline=inline)
+        return refused
     start, end = wanted if wanted is not None else (0, size - 1)
     response = _StoredFileResponse(
         _Slice(storage, stored.storage_path, start, end - start + 1),

@@ -95,9 +95,11 @@ def _referenced_q() -> Q:
     q = Q()
     for rel in StoredFile._meta.get_fields(include_hidden=True):
         if isinstance(rel, ForeignObjectRel):
-            pointing = rel.related_model._default_manager.filter(
-                **{f"{rel.field.name}__isnull": False}
-            ).values(rel.field.name)
+            model = rel.related_model
+            assert not isinstance(model, str), "models are loaded when the sweep runs"
+            pointing = model._default_manager.filter(**{f"{rel.field.name}__isnull": False}).values(
+                rel.field.name
+            )
             q |= Q(pk__in=pointing)
     return q
 

@@ -60,8 +60,9 @@ class SizeLimitUploadHandler(FileUploadHandler):
         limit = self.max_bytes
         if limit is not None and self.received > limit:
             if self.request is not None:
-                self.request.upload_too_large = True
-                self.request.upload_too_large_field = self.field_name
+                # Read back with getattr: request attributes of this request only.
+                setattr(self.request, "upload_too_large", True)  # noqa: B010
+                setattr(self.request, "upload_too_large_field", self.field_name)  # noqa: B010
             # connection_reset=False: Django reads the rest of the body and throws it away, so
             # the browser gets our answer instead of a broken connection.
             raise StopUpload(connection_reset=False)
@@ -73,9 +74,11 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
 def limit_upload_size(request: HttpRequest, *, max_bytes: int) -> None:
     """Refuse, while receiving, any file in this request larger than max_bytes."""
-    request.upload_limit_bytes = max_bytes
-    request.upload_too_large = False
-    request.upload_handlers.insert(0, SizeLimitUploadHandler(request, max_bytes=max_bytes))
+    setattr(request, "upload_limit_bytes", max_bytes)  # noqa: B010
+    setattr(request, "upload_too_large", False)  # noqa: B010
+    handlers = request.upload_handlers
+    assert isinstance(handlers, list), "set the limit before the request body is read"
+    handlers.insert(0, SizeLimitUploadHandler(request, max_bytes=max_bytes))
 
 
 # --- what every upload page does with them ----------------------------------------------------

@@ -1,9 +1,10 @@
 """The school's audit log, for its administrator."""
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.models import AuditLog
@@ -12,7 +13,7 @@ ADMIN = Role.SCHOOL_ADMIN
 
 
 @acting_required(ADMIN)
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: ActingRequest) -> HttpResponse:
     entries = AuditLog.objects.filter(school=request.acting.school).select_related(
         "actor", "on_behalf_of"
     )

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portal import dashboard
@@ -13,7 +14,7 @@ from records.models import Student
 
 
 @acting_required()
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: ActingRequest) -> HttpResponse:
     context = request.acting
     now = timezone.now()
     year = (

@@ -1,16 +1,17 @@
 """A background job's page and its state for the page's progress bar."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from portfolio.access import get_job_for
 from portfolio.jobs import RESULT_TEMPLATES
 
 
 @acting_required()
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def job_detail(request: ActingRequest, pk: int) -> HttpResponse:
     job = get_job_for(request.acting, pk)
     return render(
         request,
@@ -21,7 +22,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @acting_required()
-def job_status(request: HttpRequest, pk: int) -> JsonResponse:
+def job_status(request: ActingRequest, pk: int) -> JsonResponse:
     job = get_job_for(request.acting, pk)
     return JsonResponse(
         {"status": job.status, "progress": job.progress, "finished": job.is_finished}

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio import services
@@ -57,7 +58,7 @@ def _terms_with_windows(year: SchoolYear | None) -> list[tuple[Term, list[Window
 
 
 @acting_required(ADMIN)
-def schedule(request: HttpRequest) -> HttpResponse:
+def schedule(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     years = list(SchoolYear.objects.filter(school=school).order_by("-roc_year"))
     wanted = request.GET.get("year", "")
@@ -73,7 +74,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def year_add(request: HttpRequest) -> HttpResponse:
+def year_add(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     if request.method == "POST":
         form = SchoolYearForm(request.POST)
@@ -118,7 +119,7 @@ def _suggested_year(school: School) -> dict:
 
 
 @acting_required(ADMIN)
-def term_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def term_edit(request: ActingRequest, pk: int) -> HttpResponse:
     term = get_term_for(request.acting, pk)
     form = TermForm(
         request.POST or None,
@@ -140,7 +141,7 @@ def term_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def window_add(request: HttpRequest) -> HttpResponse:
+def window_add(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     initial = {}
     if term_pk := parse_id(request.GET.get("term")):
@@ -160,7 +161,7 @@ def window_add(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def window_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def window_edit(request: ActingRequest, pk: int) -> HttpResponse:
     window = get_window_for(request.acting, pk)
     initial = {
         "term": window.term,
@@ -188,7 +189,7 @@ def window_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(ADMIN)
-def window_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def window_delete(request: ActingRequest, pk: int) -> HttpResponse:
     window = get_window_for(request.acting, pk)
     roc_year = window.term.school_year.roc_year
     label = str(window)
@@ -198,7 +199,7 @@ def window_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(ADMIN)
-def policy_edit(request: HttpRequest, roc_year: int) -> HttpResponse:
+def policy_edit(request: ActingRequest, roc_year: int) -> HttpResponse:
     policy = get_policy_for(request.acting, roc_year)
     form = PolicyForm(request.POST or None, instance=SchoolPolicy.objects.get(pk=policy.pk))
     if request.method == "POST" and form.is_valid():

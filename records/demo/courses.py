@@ -155,7 +155,9 @@ def _score(rng: random.Random) -> int:
 def _enrol(*, school: School, term: Term, courses: list[Course], students: list[Student]) -> None:
     by_class: dict[str, list[Student]] = {}
     for student in students:
-        by_class.setdefault(student.school_class.name, []).append(student)
+        school_class = student.school_class
+        assert school_class is not None, "every demo student has a class"
+        by_class.setdefault(school_class.name, []).append(student)
     existing = set(
         CourseEnrolment.objects.filter(course__term=term).values_list("student_id", "course_id")
     )
@@ -170,11 +172,11 @@ def _enrol(*, school: School, term: Term, courses: list[Course], students: list[
             if gets_grade:
                 # Fixed per student and course, so the demo reads the same every time.
                 rng = random.Random(f"{student.student_number}:{course.code}")  # noqa: S311
-                row.score = _score(rng)
-                row.passed = row.score >= 60
-                if not row.passed and rng.random() < 0.6:
-                    row.makeup_score = rng.randint(50, 85)
-                    row.makeup_passed = row.makeup_score >= 60
+                score = _score(rng)
+                row.score, row.passed = score, score >= 60
+                if score < 60 and rng.random() < 0.6:
+                    makeup = rng.randint(50, 85)
+                    row.makeup_score, row.makeup_passed = makeup, makeup >= 60
             rows.append(row)
     CourseEnrolment.objects.bulk_create(rows, batch_size=1000)
 

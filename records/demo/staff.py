@@ -102,7 +102,7 @@ def _clubs(school, year, term, students) -> None:
             "club_id", "student_id"
         )
     )
-    presidents = {}
+    presidents: dict[int, tuple[Club, Student]] = {}
     for student in students:
         if student.seat_number not in CLUB_SEATS:
             continue

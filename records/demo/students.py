@@ -78,7 +78,9 @@ def roster_csv(students: list[Student], year: SchoolYear) -> bytes:
     writer.writerow(HEADERS)
     for student in students:
         gender = gender_for(student.name)
-        grade = student.school_class.grade
+        school_class = student.school_class
+        assert school_class is not None, "every demo student has a class"
+        grade = school_class.grade
         writer.writerow(
             [
                 student.student_number,
@@ -86,7 +88,7 @@ def roster_csv(students: list[Student], year: SchoolYear) -> bytes:
                 student.name,
                 gender,
                 to_roc_date(birth_date_for(grade, year.roc_year, student.student_number)),
-                student.school_class.name,
+                school_class.name,
                 student.seat_number or 1,
                 grade,
                 DEPARTMENT_CODE,

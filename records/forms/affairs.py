@@ -6,7 +6,13 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import Form, date_field
+from portfolio.forms import (
+    Form,
+    SchoolYearChoiceField,
+    choice_field,
+    date_field,
+    model_choice_field,
+)
 from portfolio.models import SchoolYear, Term
 from records.forms.lists import (
     STUDENT_ORDER,
@@ -46,13 +52,12 @@ class CadrePostForm(StudentScopedForm):
 
 
 class ClubForm(Form):
-    school_year = forms.ModelChoiceField(label=_("School year"), queryset=SchoolYear.objects.none())
+    school_year = SchoolYearChoiceField(label=_("School year"), queryset=SchoolYear.objects.none())
     name = forms.CharField(label=_("Club name"), max_length=100)
 
     def __init__(self, *args: Any, school, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school_year"].queryset = SchoolYear.objects.filter(school=school)
-        self.fields["school_year"].label_from_instance = lambda year: str(year.roc_year)
+        model_choice_field(self, "school_year").queryset = SchoolYear.objects.filter(school=school)
 
 
 class ClubRenameForm(Form):
@@ -64,10 +69,9 @@ class ClubMemberForm(StudentScopedForm):
 
     def __init__(self, *args: Any, club, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["term"].queryset = Term.objects.filter(
+        model_choice_field(self, "term").queryset = Term.objects.filter(
             school_year=club.school_year_id
         ).select_related("school_year")
-        self.fields["term"].label_from_instance = lambda term: str(term)
 
 
 class ClubCopyForm(Form):
@@ -78,8 +82,7 @@ class ClubCopyForm(Form):
         super().__init__(*args, **kwargs)
         terms = Term.objects.filter(school_year=club.school_year_id).select_related("school_year")
         for name in ("from_term", "to_term"):
-            self.fields[name].queryset = terms
-            self.fields[name].label_from_instance = lambda term: str(term)
+            model_choice_field(self, name).queryset = terms
 
 
 class AttendanceForm(Form):
@@ -130,7 +133,7 @@ class CadreFilterForm(ListFilterForm):
 
 class ClubFilterForm(Form):
     SORTS = {"name": (_("Name"), ["name"]), "members": (_("Most members"), ["-members", "name"])}
-    school_year = forms.ModelChoiceField(
+    school_year = SchoolYearChoiceField(
         label=_("School year"), queryset=SchoolYear.objects.none(), required=False
     )
     q = forms.CharField(label=_("Club name"), required=False, max_length=100)
@@ -138,11 +141,12 @@ class ClubFilterForm(Form):
 
     def __init__(self, data, *, school, **kwargs: Any) -> None:
         super().__init__(data, auto_id="filter-%s", **kwargs)
-        field = self.fields["school_year"]
+        field = model_choice_field(self, "school_year")
         field.queryset = SchoolYear.objects.filter(school=school)
-        field.label_from_instance = lambda year: str(year.roc_year)
         field.empty_label = None
-        self.fields["sort"].choices = [(key, label) for key, (label, _o) in self.SORTS.items()]
+        choice_field(self, "sort").choices = [
+            (key, label) for key, (label, _o) in self.SORTS.items()
+        ]
 
     def get(self, name: str) -> Any:
         errors = self.errors
@@ -170,7 +174,6 @@ class ClubMemberFilterForm(ListFilterForm):
             required=False,
             empty_label=None,
         )
-        self.fields["term"].label_from_instance = lambda term: str(term)
 
     def filter(self, rows: QuerySet) -> QuerySet:
         if term := self.get("term"):

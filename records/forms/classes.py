@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import MemberChoiceField
 from accounts.models import Membership, Role, User
-from portfolio.forms import Form, ModelMultipleChoiceField
+from portfolio.forms import Form, ModelMultipleChoiceField, model_choice_field
 
 
 class MemberMultipleChoiceField(ModelMultipleChoiceField):
@@ -34,5 +34,5 @@ class ClassStaffForm(Form):
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["homeroom_teacher"].queryset = _members(school, Role.HOMEROOM)
-        self.fields["consultants"].queryset = _members(school, Role.CONSULTANT)
+        model_choice_field(self, "homeroom_teacher").queryset = _members(school, Role.HOMEROOM)
+        model_choice_field(self, "consultants").queryset = _members(school, Role.CONSULTANT)

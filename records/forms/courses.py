@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from portfolio.forms import Form, ModelMultipleChoiceField
+from portfolio.forms import Form, ModelMultipleChoiceField, model_choice_field
 from portfolio.models import GRADE_CHOICES, School, Term
 from records.models import Course
 from records.services.courses import CODE_LIST_MAX_BYTES, active_teachers
@@ -46,16 +46,16 @@ class CourseForm(Form):
 
     def __init__(self, *args, school: School, course: Course | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["term"].queryset = Term.objects.filter(school=school).select_related(
-            "school_year"
-        )
+        model_choice_field(self, "term").queryset = Term.objects.filter(
+            school=school
+        ).select_related("school_year")
         teachers = Q(pk__in=active_teachers(school).values("pk"))
         if course is not None:
             # A teacher who has since lost the role stays listed, so the service can say
             # so instead of the tick silently disappearing.
             teachers |= Q(pk__in=course.teachers.values("pk"))
             self.fields["term"].disabled = True
-        self.fields["teachers"].queryset = User.objects.filter(teachers).order_by(
+        model_choice_field(self, "teachers").queryset = User.objects.filter(teachers).order_by(
             "name", "username"
         )
 

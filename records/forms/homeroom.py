@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.forms import choice_field
 from portfolio.models import Term
 from records.forms.lists import ListFilterForm
 from records.models import (
@@ -22,7 +23,10 @@ class RosterFilterForm(ListFilterForm):
         "number": (_("Student number"), ["student_number"]),
         "name": (_("Name"), ["name", "student_number"]),
     }
-    school_class = forms.TypedChoiceField(label=_("Class"), coerce=int, required=False)
+    # The classes come as a list already loaded, not a queryset (see the docstring).
+    school_class = forms.TypedChoiceField(  # type: ignore[assignment]
+        label=_("Class"), coerce=int, required=False
+    )
     term = forms.TypedChoiceField(label=_("Courses of"), coerce=int, required=False)
     status = forms.ChoiceField(
         label=_("Status"),
@@ -35,8 +39,8 @@ class RosterFilterForm(ListFilterForm):
         super().__init__(data, classes=classes, **kwargs)
         self.classes = {c.pk: c for c in classes}
         self.terms = {t.pk: t for t in terms}
-        self.fields["school_class"].choices = [(c.pk, c.name) for c in classes]
-        self.fields["term"].choices = [(t.pk, str(t)) for t in terms]
+        choice_field(self, "school_class").choices = [(c.pk, c.name) for c in classes]
+        choice_field(self, "term").choices = [(t.pk, str(t)) for t in terms]
 
     def picked_class(self) -> SchoolClass | None:
         return self.classes.get(self.get("school_class"))

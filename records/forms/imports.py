@@ -5,7 +5,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import Form
+from portfolio.forms import Form, choice_field, model_choice_field
 from portfolio.models import School, Term
 from records.imports import KINDS, kinds_for
 from records.services.imports import UPLOAD_EXTENSIONS
@@ -41,7 +41,7 @@ class ImportForm(Form):
     def __init__(self, *args, school: School, role: str, **kwargs):
         super().__init__(*args, **kwargs)
         kinds = kinds_for(role)
-        self.fields["kind"].choices = [(kind.name, kind.label) for kind in kinds]
+        choice_field(self, "kind").choices = [(kind.name, kind.label) for kind in kinds]
         if len(kinds) == 1:
             self.fields["kind"].initial = kinds[0].name
         terms = (
@@ -49,8 +49,8 @@ class ImportForm(Form):
             .select_related("school_year")
             .order_by("-school_year__roc_year", "-number")
         )
-        self.fields["term"].queryset = terms
-        self.fields["term"].empty_label = _("(none)")
+        model_choice_field(self, "term").queryset = terms
+        model_choice_field(self, "term").empty_label = _("(none)")
         self.fields["term"].initial = getattr(Term.objects.last_started_for(school), "pk", None)
 
     def clean_file(self):

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import Form, date_field
+from portfolio.forms import Form, choice_field, date_field
 from portfolio.models import Term
 from records.models import (
     SchoolClass,
@@ -24,7 +24,6 @@ def terms_field(school, **kwargs) -> forms.ModelChoiceField:
         .order_by("-school_year__roc_year", "number"),
         **kwargs,
     )
-    field.label_from_instance = lambda term: str(term)
     return field
 
 
@@ -38,7 +37,7 @@ class ListFilterForm(Form):
     ignored rather than shown as an error. ``SORTS`` maps a key to (label, ordering); the
     first is the default."""
 
-    SORTS: dict[str, tuple[Any, list[str]]] = {}
+    SORTS: dict[str, tuple[Any, list[Any]]] = {}  # orderings: field names or expressions
     STUDENT = "student__"  # path from the listed rows to their student
 
     q = forms.CharField(label=_("Student number or name"), required=False, max_length=100)
@@ -52,9 +51,12 @@ class ListFilterForm(Form):
 
     def __init__(self, data, *, classes: QuerySet[SchoolClass] | list, **kwargs: Any) -> None:
         super().__init__(data, auto_id="filter-%s", **kwargs)
-        if isinstance(self.fields["school_class"], forms.ModelChoiceField):
-            self.fields["school_class"].queryset = classes
-        self.fields["sort"].choices = [(key, label) for key, (label, _o) in self.SORTS.items()]
+        field = self.fields["school_class"]
+        if isinstance(field, forms.ModelChoiceField) and isinstance(classes, QuerySet):
+            field.queryset = classes
+        choice_field(self, "sort").choices = [
+            (key, label) for key, (label, _o) in self.SORTS.items()
+        ]
 
     def get(self, name: str) -> Any:
         """The checked value of ``name``; None when absent or not valid."""
@@ -81,7 +83,7 @@ class ListFilterForm(Form):
         return rows
 
 
-class DateRangeMixin(Form):
+class DateRangeMixin(ListFilterForm):
     date_from = date_field(_("From"), required=False)
     date_to = date_field(_("Until"), required=False)
 

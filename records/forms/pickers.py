@@ -3,7 +3,7 @@
 Used by every form of a record about one student (here and in the apps above records).
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -26,7 +26,7 @@ def _choice_text(number: str, name: str, class_name: str | None) -> str:
 
 
 def _student_choice(student: Student) -> str:
-    class_name = student.school_class.name if student.school_class_id else None
+    class_name = student.school_class.name if student.school_class is not None else None
     return _choice_text(student.student_number, student.name, class_name)
 
 
@@ -122,4 +122,4 @@ class StudentScopedForm(Form):
 
     def __init__(self, *args: Any, students: QuerySet[Student], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["student"].set_queryset(students)
+        cast(StudentPickField, self.fields["student"]).set_queryset(students)

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from portfolio.forms import Form, date_field
+from portfolio.forms import Form, choice_field, date_field, model_choice_field
 from portfolio.models import School
 from records.models import Gender, SchoolClass, Student
 from records.services.corrections import MESSAGE_MAX, OFFICE_VALUES, REPLY_MAX, TOPICS
@@ -53,9 +53,19 @@ class CorrectionForwardForm(Form):
 
     def __init__(self, *args, current: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].choices = [
+        choice_field(self, "office").choices = [
             (value, Role(value).label) for value in OFFICE_VALUES if value != current
         ]
+
+
+class SchoolClassChoiceField(forms.ModelChoiceField):
+    """Classes named with their school year, since a record may keep last year's class."""
+
+    def label_from_instance(self, obj: SchoolClass) -> str:
+        return _("%(year)s school year · class %(name)s") % {
+            "year": obj.school_year.roc_year,
+            "name": obj.name,
+        }
 
 
 class StudentBasicDataForm(Form):
@@ -64,7 +74,7 @@ class StudentBasicDataForm(Form):
         label=_("Gender"), choices=[("", _("Not recorded")), *Gender.choices], required=False
     )
     birth_date = date_field(_("Date of birth"), required=False)
-    school_class = forms.ModelChoiceField(
+    school_class = SchoolClassChoiceField(
         label=_("Class"), queryset=SchoolClass.objects.none(), required=False
     )
     seat_number = forms.IntegerField(
@@ -89,16 +99,9 @@ class StudentBasicDataForm(Form):
         classes = SchoolClass.objects.filter(school=school, division=division)
         if student.school_class_id:
             classes = classes | SchoolClass.objects.filter(pk=student.school_class_id)
-        field = self.fields["school_class"]
+        field = model_choice_field(self, "school_class")
         field.queryset = classes.select_related("school_year").order_by(
             "-school_year__roc_year", "grade", "name"
-        )
-        field.label_from_instance = lambda c: (
-            _("%(year)s school year · class %(name)s")
-            % {
-                "year": c.school_year.roc_year,
-                "name": c.name,
-            }
         )
         field.empty_label = _("No class")
         if student.national_id:

@@ -122,7 +122,7 @@ class CadrePostsImport(ImportKind):
     def check(self, row: Row, columns: dict[str, str], context: Context, report: Report) -> None:
         """The cadre form's rules: the post ends on or after it starts, both dates fall
         in the term's school year, and the post is held during the term."""
-        term = context.term
+        term = context.required_term
         starts_on: dt.date = row.values["starts_on"]
         ends_on: dt.date = row.values["ends_on"]
         if starts_on > ends_on:
@@ -478,7 +478,7 @@ class AttendanceImport(ImportKind):
                     AttendanceSummary(
                         school_id=context.school.pk,
                         student_id=student,
-                        term_id=context.term.pk,
+                        term_id=context.required_term.pk,
                         kind=kind,
                         periods=count,
                     )

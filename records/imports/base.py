@@ -73,6 +73,14 @@ class Context:
     division: str
     by: "ActingContext | None" = None
 
+    @property
+    def required_term(self) -> Term:
+        """The term, for the kinds that need one (``ImportKind.needs_term``: the import
+        refuses to start without it, so here it is there)."""
+        if self.term is None:
+            raise ValueError("this kind of import needs a term")
+        return self.term
+
 
 @dataclasses.dataclass(slots=True)
 class Row:
@@ -327,14 +335,14 @@ def _parsed(
         width = len(cells)
         for column, index in present:
             cell = cells[index] if index < width else None
-            if cell is None or (cell.__class__ is str and not values.text(cell)):
+            if cell is None or (type(cell) is str and not values.text(cell)):
                 if column.required:
                     report.problem(number, headers[column.field], "required")
                     bad = True
                 else:
                     parsed[column.field] = column.empty
                 continue
-            if cell.__class__ is str:
+            if type(cell) is str:
                 if "\ufffd" in cell:  # undecodable bytes (CSV)
                     report.problem(number, headers[column.field], "encoding")
                     bad = True

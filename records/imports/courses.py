@@ -137,14 +137,14 @@ class CoursesImport(ImportKind):
             if found is None:
                 plan.create.append(({**data, "code": key[0], "section": key[1]}, teachers))
                 details = [("開課年級", data["grade"]), ("修課學分", data["credits"])]
-                if teachers:
+                if teachers and directory is not None:
                     details.append(("授課教師", directory.names(teachers)))
                 report.added(row.number, shown_key, data["name"], details)
                 continue
             pk, old = found
             changed = {field: new for field, new in data.items() if old[field] != new}
             changes = [(columns[field], old[field], new) for field, new in changed.items()]
-            if teachers is not None:
+            if teachers is not None and directory is not None:
                 current = set(links[pk])
                 if current != teachers:
                     changes.append(

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from typing import ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
@@ -49,7 +50,7 @@ class StudentDirectory:
     """The school's students, keyed as import files name them."""
 
     def __init__(self, context: Context) -> None:
-        self.term = context.term
+        self.term = context.term  # None for kinds without a term (performances)
         self.students: dict[int, tuple[str, str, dt.date | None]] = {}
         self.by_number: dict[str, int] = {}
         self.by_hash: dict[str, int] = {}
@@ -95,6 +96,7 @@ class Directory(StudentDirectory):
 
     def __init__(self, context: Context) -> None:
         super().__init__(context)
+        self.course_term = context.required_term
         self.courses: dict[int, tuple[str, str, str]] = {}
         self.by_key: dict[tuple[str, str], int] = {}
         self.by_code: dict[str, list[int]] = defaultdict(list)
@@ -121,7 +123,7 @@ class Directory(StudentDirectory):
                     row.number,
                     columns["code"],
                     "course_ambiguous",
-                    term=self.term.label,
+                    term=self.course_term.label,
                     sections=sections,
                 )
                 return None
@@ -130,7 +132,7 @@ class Directory(StudentDirectory):
                 row.number,
                 columns["code"],
                 "course_unknown",
-                term=self.term.label,
+                term=self.course_term.label,
                 course=f"{code} {section}".strip(),
             )
         return pk
@@ -152,7 +154,7 @@ class EnrolmentsImport(ImportKind):
     roles = frozenset({Role.CURRICULUM})
     template_name = "修課名單匯入範本"
     student_columns = ("學號", "身分證號")
-    columns = (*STUDENT_COLUMNS, *COURSE_COLUMNS)
+    columns: ClassVar[tuple[Column, ...]] = (*STUDENT_COLUMNS, *COURSE_COLUMNS)
 
     def resolve(
         self, rows: list[Row], columns: dict[str, str], directory: Directory, report: Report

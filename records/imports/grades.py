@@ -93,7 +93,8 @@ class GradesImport(EnrolmentsImport):
         ),
     )
 
-    def plan(
+    # Grades share the student and course columns of enrolments, not their plan.
+    def plan(  # type: ignore[override]
         self, rows: list[Row], columns: dict[str, str], context: Context, report: Report
     ) -> GradePlan:
         directory = Directory(context)
@@ -131,7 +132,9 @@ class GradesImport(EnrolmentsImport):
                 report.unchanged(row.number, key, label)
         return plan
 
-    def write(self, plan: GradePlan, context: Context, report: Report, progress: Progress) -> None:
+    def write(  # type: ignore[override]
+        self, plan: GradePlan, context: Context, report: Report, progress: Progress
+    ) -> None:
         total = max(1, len(plan.create) + len(plan.update))
         done = 0
         for start in range(0, len(plan.create), BATCH):

@@ -30,8 +30,8 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Generator, Iterator
+from typing import IO, BinaryIO
 from xml.etree.ElementTree import iterparse
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
@@ -119,7 +119,7 @@ def _non_empty(rows: Iterator[Row]) -> Iterator[Row]:
             yield number, cells
 
 
-def _find_header(rows: Iterator[Row], score: Scorer) -> tuple[int, int, list[str]]:
+def _find_header(rows: Generator[Row, None, None], score: Scorer) -> tuple[int, int, list[str]]:
     """(score, row number, headers) of the header row among the first rows; closes
     ``rows``."""
     first: tuple[int, int, list[str]] | None = None
@@ -146,7 +146,7 @@ def _data_rows(rows: Iterator[Row], header_row: int) -> Iterator[Row]:
 # CSV -----------------------------------------------------------------------------------
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+def _chunks(stream: BinaryIO) -> Generator[bytes, None, None]:
     stream.seek(0)
     try:
         yield from iter(lambda: stream.read(1 << 16), b"")
@@ -205,7 +205,7 @@ def _csv_table(stream: BinaryIO, score: Scorer) -> Table:
     encoding = detect_encoding(stream)
     size = sum(len(chunk) for chunk in _chunks(stream)) or 1
 
-    def rows() -> Iterator[Row]:
+    def rows() -> Generator[Row, None, None]:
         stream.seek(0)
         wrapper = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
         try:
@@ -356,7 +356,7 @@ class Workbook:
                 found.add(index)
         return found
 
-    def rows(self, path: str, *, counter: "_Counting | None" = None) -> Iterator[Row]:
+    def rows(self, path: str, *, counter: "_Counting | None" = None) -> Generator[Row, None, None]:
         with self.archive.open(path) as part:
             source = counter.wrap(part) if counter is not None else part
             number = 0
@@ -436,13 +436,14 @@ def _xlsx_table(stream: BinaryIO, score: Scorer) -> Table:
     book = Workbook(stream)
     if not book.sheets:
         raise FileProblem("file_unreadable")
-    best = None
+    best: tuple[tuple[int, int, list[str]], str, str] | None = None
     for name, path in book.sheets:
         found = _find_header(book.rows(path), score)
         if best is None or found[0] > best[0][0]:
             best = (found, name, path)
         if len(book.sheets) == 1:
             break
+    assert best is not None  # the loop ran: there is a sheet
     (_score, header_row, headers), name, path = best
     if not header_row:
         raise FileProblem("file_empty")
@@ -462,13 +463,14 @@ class _Counting:
     def __init__(self, size: int) -> None:
         self.size = max(1, size)
         self.bytes_read = 0
-        self.source: BinaryIO | None = None
+        self.source: IO[bytes] | None = None
 
-    def wrap(self, source: BinaryIO) -> "_Counting":
+    def wrap(self, source: IO[bytes]) -> "_Counting":
         self.source = source
         return self
 
     def read(self, size: int = -1) -> bytes:
+        assert self.source is not None, "wrap() a stream first"
         data = self.source.read(size)
         self.bytes_read += len(data)
         return data

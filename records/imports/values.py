@@ -26,7 +26,7 @@ class CellError(Exception):
 
 def text(value: Cell) -> str:
     """A cell as trimmed text (full-width spaces too); dates as YYYY-MM-DD."""
-    if value.__class__ is str:
+    if type(value) is str:
         value = value.strip()
         return value.replace("\u3000", " ").strip() if "\u3000" in value else value
     if value is None:

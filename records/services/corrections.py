@@ -95,7 +95,7 @@ def basic_data_window(*, school: School, grade: int | None, now: dt.datetime) ->
 
 
 def window_for_student(student: Student, *, now: dt.datetime | None = None) -> WindowInfo:
-    grade = student.school_class.grade if student.school_class_id else None
+    grade = student.school_class.grade if student.school_class is not None else None
     return basic_data_window(school=student.school, grade=grade, now=now or timezone.now())
 
 
@@ -154,7 +154,7 @@ def correction_request_create(
         problems["about"] = [_("Choose what the correction is about.")]
     topic = _clean_text(topic, field="topic", maximum=100, problems=problems)
     message = _clean_text(message, field="message", maximum=MESSAGE_MAX, problems=problems)
-    if problems:
+    if problems or chosen is None:
         raise ValidationError(problems)
     # Lock the student's row so two quick submissions are checked one after the other.
     Student.objects.select_for_update().get(pk=student.pk)

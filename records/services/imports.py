@@ -162,8 +162,11 @@ def acting_of(job: Job) -> "ActingContext | None":
     from accounts.acting import ActingContext
 
     data = job.params.get("acting") or {}
+    membership_pk = data.get("membership")
     membership = (
-        Membership.objects.filter(pk=data.get("membership")).select_related("school").first()
+        Membership.objects.filter(pk=membership_pk).select_related("school").first()
+        if isinstance(membership_pk, int)
+        else None
     )
     if membership is None or job.created_by is None:
         return None

@@ -459,9 +459,12 @@ def _consultation_data(
     if timezone.is_naive(held_at):
         raise ValueError("held_at must be an aware datetime")
     problems: dict[str, list[str]] = {}
-    counselled = SchoolClass.objects.filter(
-        pk=student.school_class_id, school=school, consultants=consultant
-    ).exists()
+    counselled = (
+        student.school_class_id is not None
+        and SchoolClass.objects.filter(
+            pk=student.school_class_id, school=school, consultants=consultant
+        ).exists()
+    )
     if not counselled:
         add_problem(problems, "student", _("This student is not in a class you counsel."))
     if held_at > timezone.now():
@@ -703,11 +706,12 @@ def _here_and_next(rows: list[tuple[dt.date, float, str]], at: tuple[dt.date, fl
 
 
 def _change_rows(student: Student, exclude_pk: int | None = None) -> list[tuple]:
+    changes = EnrolmentChange.objects.filter(student=student)
+    if exclude_pk is not None:
+        changes = changes.exclude(pk=exclude_pk)
     return [
         (effective_on, float(pk), kind)
-        for pk, effective_on, kind in EnrolmentChange.objects.filter(student=student)
-        .exclude(pk=exclude_pk)
-        .values_list("pk", "effective_on", "kind")
+        for pk, effective_on, kind in changes.values_list("pk", "effective_on", "kind")
     ]
 
 

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.access import get_term_for
@@ -51,7 +52,7 @@ AFFAIRS = Role.STUDENT_AFFAIRS
 
 
 @acting_required(AFFAIRS)
-def cadre_list(request: HttpRequest) -> HttpResponse:
+def cadre_list(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     filters = forms.CadreFilterForm(
         request.GET, school=school, classes=classes_visible_to(request.acting)
@@ -101,7 +102,7 @@ def cadre_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _cadre_form(request: HttpRequest, initial: dict[str, Any]) -> forms.CadrePostForm:
+def _cadre_form(request: ActingRequest, initial: dict[str, Any]) -> forms.CadrePostForm:
     return forms.CadrePostForm(
         request.POST or None,
         school=request.acting.school,
@@ -110,7 +111,7 @@ def _cadre_form(request: HttpRequest, initial: dict[str, Any]) -> forms.CadrePos
     )
 
 
-def _new_cadre_post(request: HttpRequest) -> dict[str, Any]:
+def _new_cadre_post(request: ActingRequest) -> dict[str, Any]:
     """The current term's dates, or those of ``?term=``; what "save and add another" kept."""
     term = Term.objects.last_started_for(request.acting.school)
     if wanted_term := parse_id(request.GET.get("term")):
@@ -126,12 +127,12 @@ def _new_cadre_post(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _another_cadre_post(request: HttpRequest, post: CadrePost) -> str | None:
-    """ "Save and add another": the same term and level again (and the unit, but for class
-    posts, which differ by class)."""
+def _another_cadre_post(request: ActingRequest, post: CadrePost) -> str | None:
+    """After "save and add another": the same term and level again (and the unit, but for
+    class posts, which differ by class)."""
     if "another" not in request.POST:
         return None
-    query = {"term": post.term_id, "level": post.level}
+    query: dict[str, Any] = {"term": post.term_id, "level": post.level}
     if post.level != "2":
         query["unit"] = post.unit
     return back(reverse("staffrecords:cadre_add"), urlencode(query))
@@ -166,7 +167,7 @@ cadre_add, cadre_edit, cadre_delete = record_views(CADRE_POSTS)
 # --- Clubs and their members ---------------------------------------------------------------
 
 
-def _club_default_year(request: HttpRequest) -> SchoolYear | None:
+def _club_default_year(request: ActingRequest) -> SchoolYear | None:
     school = request.acting.school
     return (
         SchoolYear.objects.filter(school=school, roc_year=roc.current_school_year()).first()
@@ -175,7 +176,7 @@ def _club_default_year(request: HttpRequest) -> SchoolYear | None:
 
 
 @acting_required(AFFAIRS)
-def club_list(request: HttpRequest) -> HttpResponse:
+def club_list(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     year = _club_default_year(request)
     filters = forms.ClubFilterForm(
@@ -204,7 +205,8 @@ def club_list(request: HttpRequest) -> HttpResponse:
                 _("Students in the year"),
             ],
             rows=(
-                [year.roc_year, club.name, club.term1, club.term2, club.members] for club in rows
+                [year.roc_year if year else "", club.name, club.term1, club.term2, club.members]
+                for club in rows
             ),
         )
 
@@ -219,7 +221,7 @@ def club_list(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(AFFAIRS)
-def club_add(request: HttpRequest) -> HttpResponse:
+def club_add(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     form = forms.ClubForm(
         request.POST or None, school=school, initial={"school_year": _club_default_year(request)}
@@ -236,7 +238,7 @@ def club_add(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(AFFAIRS)
-def club_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def club_edit(request: ActingRequest, pk: int) -> HttpResponse:
     club = get_club_for(request.acting, pk)
     form = forms.ClubRenameForm(request.POST or None, initial={"name": club.name})
     saved = submit(
@@ -255,7 +257,7 @@ def club_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(AFFAIRS)
-def club_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def club_delete(request: ActingRequest, pk: int) -> HttpResponse:
     club = get_club_for(request.acting, pk)
     year_id, name = club.school_year_id, club.name
     removed = services.club_delete(club=club, by=request.acting)
@@ -271,7 +273,7 @@ def _club_terms(club: Club) -> list[Term]:
 
 
 @acting_required(AFFAIRS)
-def club_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def club_detail(request: ActingRequest, pk: int) -> HttpResponse:
     """A club's members in one term; members are added here."""
     club = get_club_for(request.acting, pk)
     terms = _club_terms(club)
@@ -345,7 +347,7 @@ def club_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(AFFAIRS)
-def club_copy(request: HttpRequest, pk: int) -> HttpResponse:
+def club_copy(request: ActingRequest, pk: int) -> HttpResponse:
     club = get_club_for(request.acting, pk)
     form = forms.ClubCopyForm(request.POST, club=club)
     url = reverse("staffrecords:club_detail", args=[club.pk])
@@ -367,7 +369,7 @@ def club_copy(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(AFFAIRS)
-def club_member_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def club_member_delete(request: ActingRequest, pk: int) -> HttpResponse:
     membership = get_club_membership_for(request.acting, pk)
     club, term_id, student = membership.club, membership.term_id, membership.student
     services.club_member_remove(membership=membership, by=request.acting)
@@ -379,7 +381,7 @@ def club_member_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(AFFAIRS)
-def attendance_list(request: HttpRequest) -> HttpResponse:
+def attendance_list(request: ActingRequest) -> HttpResponse:
     """Students with their periods of absence in one term, by kind."""
     default = Term.objects.last_started_for(request.acting.school)
     filters = forms.AttendanceFilterForm(
@@ -407,7 +409,8 @@ def attendance_list(request: HttpRequest) -> HttpResponse:
     def export(rows: QuerySet) -> HttpResponse:
         kinds = list(AbsenceKind)
 
-        def cells(student: Student) -> list[Any]:
+        def cells(student: Any) -> list[Any]:
+            """A student annotated with ``total`` and ``term_attendance`` (above)."""
             periods = {row.kind: row.periods for row in student.term_attendance}
             return [
                 *student_cells(student),
@@ -438,7 +441,7 @@ def attendance_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _next_in_class(request: HttpRequest, student: Student) -> int | None:
+def _next_in_class(request: ActingRequest, student: Student) -> int | None:
     """The pk of the next student of the class by seat number, for "save and next"."""
     if not student.school_class_id:
         return None
@@ -453,7 +456,7 @@ def _next_in_class(request: HttpRequest, student: Student) -> int | None:
 
 
 @acting_required(AFFAIRS)
-def attendance_edit(request: HttpRequest, term_pk: int, student_pk: int) -> HttpResponse:
+def attendance_edit(request: ActingRequest, term_pk: int, student_pk: int) -> HttpResponse:
     """One student's whole term at once: periods for each kind of absence."""
     term = get_term_for(request.acting, term_pk)
     student = get_student_for(request.acting, student_pk)

@@ -1,10 +1,11 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
@@ -18,7 +19,7 @@ OFFICES = (Role.REGISTRY, Role.CURRICULUM)
 
 
 @acting_required(*OFFICES)
-def class_list(request: HttpRequest) -> HttpResponse:
+def class_list(request: ActingRequest) -> HttpResponse:
     roc_year = roc.current_school_year()
     classes = (
         classes_visible_to(request.acting)
@@ -43,7 +44,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(*OFFICES)
-def class_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def class_edit(request: ActingRequest, pk: int) -> HttpResponse:
     school_class = get_class_for(request.acting, pk)
     initial = {
         "homeroom_teacher": school_class.homeroom_teacher,

@@ -4,12 +4,13 @@ consultation records."""
 import datetime as dt
 
 from django.db.models import Count, Max, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from records.access import classes_visible_to, get_consultation_for, students_visible_to
@@ -23,7 +24,7 @@ CONSULTANT = Role.CONSULTANT
 
 
 @acting_required(CONSULTANT)
-def consultation_students(request: HttpRequest) -> HttpResponse:
+def consultation_students(request: ActingRequest) -> HttpResponse:
     """The students of the classes the user consults, with how often they were consulted."""
     mine = Q(consultations__consultant=request.acting.principal)
     filters = forms.ConsultantStudentFilterForm(
@@ -60,7 +61,7 @@ def consultation_students(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(CONSULTANT)
-def consultation_list(request: HttpRequest) -> HttpResponse:
+def consultation_list(request: ActingRequest) -> HttpResponse:
     filters = forms.ConsultationFilterForm(request.GET, classes=classes_visible_to(request.acting))
     student = picked_student(request)
     rows = Consultation.objects.filter(

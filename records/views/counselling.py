@@ -1,35 +1,27 @@
 """The counselling office (輔導處): career exploration with the 18 academic clusters."""
 
-from collections.abc import Iterable
-
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from records.access import classes_visible_to, get_career_record_for, students_visible_to
 from records.forms import counselling as forms
-from records.models import CareerExploration, Cluster
+from records.models import CareerExploration
 from records.services import staff as services
 from records.views.kinds import RecordKind, record_views
-from records.views.lists import PAGE_SIZE, picked_student, student_cells, student_headers, xlsx
+from records.views.lists import listing, picked_student, student_cells, student_headers, xlsx
 
 COUNSELLOR = Role.COUNSELLOR
-CLUSTER_LABELS = dict(Cluster.choices)
-
-
-def _cluster_names(codes: Iterable[str]) -> list[str]:
-    return [str(CLUSTER_LABELS.get(code, code)) for code in codes]
 
 
 @acting_required(COUNSELLOR)
-def career_list(request: HttpRequest) -> HttpResponse:
+def career_list(request: ActingRequest) -> HttpResponse:
     filters = forms.CareerFilterForm(request.GET, classes=classes_visible_to(request.acting))
     student = picked_student(request)
     rows = CareerExploration.objects.filter(
@@ -57,7 +49,7 @@ def career_list(request: HttpRequest) -> HttpResponse:
                     *student_cells(r.student),
                     r.held_on,
                     ",".join(r.clusters),
-                    "、".join(_cluster_names(r.clusters)),
+                    "、".join(r.cluster_names),
                     r.content,
                     str(r.counsellor),
                 ]
@@ -65,16 +57,12 @@ def career_list(request: HttpRequest) -> HttpResponse:
             ),
         )
 
-    if request.GET.get("export") == "xlsx":
-        return export(rows)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    for record in page.object_list:
-        record.cluster_names = _cluster_names(record.clusters)
-    return render(
+    return listing(
         request,
-        "records/staff/career_list.html",
-        {"page": page, "filters": filters, "student": student},
+        rows=rows,
+        template="records/staff/career_list.html",
+        context={"filters": filters, "student": student},
+        export=export,
     )
 
 

@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
@@ -42,7 +43,7 @@ SORTS = {
 PASSED_FILTERS = {"yes", "no", "unknown", "ungraded"}
 
 
-def _filters(request: HttpRequest) -> dict[str, Any]:
+def _filters(request: ActingRequest) -> dict[str, Any]:
     passed = request.GET.get("passed", "")
     sort = request.GET.get("sort", "seat")
     return {
@@ -54,7 +55,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
 
 
 def _enrolments(
-    request: HttpRequest, course: Course, filters: dict[str, Any]
+    request: ActingRequest, course: Course, filters: dict[str, Any]
 ) -> QuerySet[CourseEnrolment]:
     """The course's students that the acting office may see, as filtered."""
     rows = CourseEnrolment.objects.filter(
@@ -90,7 +91,7 @@ def _classes(course: Course) -> list[SchoolClass]:
 
 
 def _detail(
-    request: HttpRequest, course: Course, *, add_form: EnrolmentAddForm | None = None
+    request: ActingRequest, course: Course, *, add_form: EnrolmentAddForm | None = None
 ) -> HttpResponse:
     role = request.acting.role
     filters = _filters(request)
@@ -117,12 +118,12 @@ def _detail(
 
 
 @acting_required(*VIEWERS)
-def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def course_detail(request: ActingRequest, pk: int) -> HttpResponse:
     return _detail(request, get_course_for(request.acting, pk))
 
 
 @acting_required(*VIEWERS)
-def course_export(request: HttpRequest, pk: int) -> HttpResponse:
+def course_export(request: ActingRequest, pk: int) -> HttpResponse:
     course = get_course_for(request.acting, pk)
     flag = {True: _("Yes"), False: _("No"), None: ""}
     return xlsx_response(
@@ -160,7 +161,7 @@ def course_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(CURRICULUM)
-def enrolment_add(request: HttpRequest, pk: int) -> HttpResponse:
+def enrolment_add(request: ActingRequest, pk: int) -> HttpResponse:
     course = get_course_for(request.acting, pk)
     if request.method != "POST":
         # The links of a page shown again with the form's errors (pages, sorting) lead
@@ -188,7 +189,7 @@ def enrolment_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(*VIEWERS)
-def enrolment_remove(request: HttpRequest, pk: int, enrolment_pk: int) -> HttpResponse:
+def enrolment_remove(request: ActingRequest, pk: int, enrolment_pk: int) -> HttpResponse:
     course = get_course_for(request.acting, pk)
     enrolment = get_enrolment_for(request.acting, course, enrolment_pk)
     student = enrolment.student
@@ -206,7 +207,7 @@ def enrolment_remove(request: HttpRequest, pk: int, enrolment_pk: int) -> HttpRe
 
 
 @acting_required(REGISTRY)
-def enrolment_grade(request: HttpRequest, pk: int, enrolment_pk: int) -> HttpResponse:
+def enrolment_grade(request: ActingRequest, pk: int, enrolment_pk: int) -> HttpResponse:
     course = get_course_for(request.acting, pk)
     enrolment = get_enrolment_for(request.acting, course, enrolment_pk)
     form = GradeForm(request.POST or None, initial=GradeForm.initial_for(enrolment))

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role, User
 from portfolio.access import get_term_for
@@ -50,7 +51,7 @@ FINDING_SORTS = {
 }
 
 
-def _term_from(request: HttpRequest, value: str | None) -> Term | None:
+def _term_from(request: ActingRequest, value: str | None) -> Term | None:
     if (pk := parse_id(value)) is not None:
         return get_term_for(request.acting, pk)
     return Term.objects.current_for(request.acting.school)
@@ -64,14 +65,14 @@ def _school_terms(school: School) -> list[Term]:
     )
 
 
-def _can_edit(request: HttpRequest) -> bool:
+def _can_edit(request: ActingRequest) -> bool:
     return request.acting.role == CURRICULUM
 
 
 # --- Courses --------------------------------------------------------------------------------
 
 
-def _course_filters(request: HttpRequest) -> dict[str, Any]:
+def _course_filters(request: ActingRequest) -> dict[str, Any]:
     grade = request.GET.get("grade", "")
     sort = request.GET.get("sort", "grade")
     return {
@@ -81,7 +82,8 @@ def _course_filters(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _courses(term: Term | None, filters: dict[str, Any]) -> QuerySet[Course]:
+def _courses(term: Term | None, filters: dict[str, Any]) -> QuerySet[Any]:
+    """The term's courses as filtered, each annotated with ``students`` (how many)."""
     if term is None:
         return Course.objects.none()
     courses = Course.objects.filter(term=term)
@@ -101,7 +103,7 @@ def _courses(term: Term | None, filters: dict[str, Any]) -> QuerySet[Course]:
 
 
 @acting_required(*VIEWERS)
-def course_list(request: HttpRequest) -> HttpResponse:
+def course_list(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     term = _term_from(request, request.GET.get("term"))
     filters = _course_filters(request)
@@ -126,7 +128,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(*VIEWERS)
-def course_export(request: HttpRequest) -> HttpResponse:
+def course_export(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     term = _term_from(request, request.GET.get("term"))
     courses = _courses(term, _course_filters(request))
@@ -175,7 +177,7 @@ def _list_url(term: Term) -> str:
 
 
 @acting_required(CURRICULUM)
-def course_add(request: HttpRequest) -> HttpResponse:
+def course_add(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     initial: dict[str, Any] = {}
     term = _term_from(request, request.GET.get("term"))
@@ -197,7 +199,7 @@ def course_add(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(CURRICULUM)
-def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def course_edit(request: ActingRequest, pk: int) -> HttpResponse:
     course = get_course_for(request.acting, pk)
     initial = {
         "term": course.term,
@@ -236,7 +238,7 @@ def course_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(CURRICULUM)
-def course_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def course_delete(request: ActingRequest, pk: int) -> HttpResponse:
     """GET asks to confirm, saying what goes with the course; POST removes it."""
     course = get_course_for(request.acting, pk)
     counts = course.enrolments.aggregate(
@@ -263,7 +265,7 @@ def course_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The course-code check ------------------------------------------------------------------
 
 
-def _findings_page(request: HttpRequest, check: CourseCodeCheck | None) -> dict[str, Any]:
+def _findings_page(request: ActingRequest, check: CourseCodeCheck | None) -> dict[str, Any]:
     """The findings of ``check``, filtered, sorted and paged, with their fix in words."""
     if check is None:
         return {"findings": None, "severity": "", "sort": "severity"}
@@ -291,7 +293,7 @@ def _findings_page(request: HttpRequest, check: CourseCodeCheck | None) -> dict[
 
 
 def _check_context(
-    request: HttpRequest, term: Term | None, *, upload_form: CodeListUploadForm | None = None
+    request: ActingRequest, term: Term | None, *, upload_form: CodeListUploadForm | None = None
 ) -> dict[str, Any]:
     school = request.acting.school
     runs: list[CourseCodeCheck] = []
@@ -336,7 +338,7 @@ def _run_summary(run: CourseCodeCheck) -> dict[str, Any]:
 
 
 @acting_required(*VIEWERS)
-def check(request: HttpRequest) -> HttpResponse:
+def check(request: ActingRequest) -> HttpResponse:
     term = _term_from(request, request.GET.get("term"))
     return render(request, "records/courses/check.html", _check_context(request, term))
 
@@ -347,7 +349,7 @@ def _check_url(term: Term) -> str:
 
 @require_POST
 @acting_required(CURRICULUM)
-def check_upload(request: HttpRequest, term_pk: int) -> HttpResponse:
+def check_upload(request: ActingRequest, term_pk: int) -> HttpResponse:
     term = get_term_for(request.acting, term_pk)
     form = CodeListUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -369,7 +371,7 @@ def check_upload(request: HttpRequest, term_pk: int) -> HttpResponse:
     return render(request, "records/courses/check.html", context)
 
 
-def _report_upload(request: HttpRequest, result: services.CodeListUpload) -> None:
+def _report_upload(request: ActingRequest, result: services.CodeListUpload) -> None:
     school_code = request.acting.school.code
     messages.success(
         request,
@@ -399,7 +401,7 @@ def _report_upload(request: HttpRequest, result: services.CodeListUpload) -> Non
 
 @require_POST
 @acting_required(CURRICULUM)
-def check_run(request: HttpRequest, term_pk: int) -> HttpResponse:
+def check_run(request: ActingRequest, term_pk: int) -> HttpResponse:
     term = get_term_for(request.acting, term_pk)
     run = services.code_check_run(term=term, by=request.acting)
     errors = len(services.findings_errors(run.findings))
@@ -418,7 +420,7 @@ def check_run(request: HttpRequest, term_pk: int) -> HttpResponse:
 
 
 @acting_required(*VIEWERS)
-def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def check_detail(request: ActingRequest, pk: int) -> HttpResponse:
     run = get_check_for(request.acting, pk)
     context = {
         "term": run.term,
@@ -431,7 +433,7 @@ def check_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(*VIEWERS)
-def check_export(request: HttpRequest, pk: int) -> HttpResponse:
+def check_export(request: ActingRequest, pk: int) -> HttpResponse:
     run = get_check_for(request.acting, pk)
     school_code = request.acting.school.code
     list_name = run.code_list.file_name if run.code_list else ""

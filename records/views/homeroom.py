@@ -1,11 +1,12 @@
 """Homeroom teachers (導師): the roster of the classes they lead."""
 
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.lib import roc
@@ -19,7 +20,7 @@ HOMEROOM = Role.HOMEROOM
 
 
 @acting_required(HOMEROOM)
-def roster(request: HttpRequest) -> HttpResponse:
+def roster(request: ActingRequest) -> HttpResponse:
     """The roster of one of the user's classes: basic data (national ID masked) and each
     student's courses in a term. Not paged: a class is small, and it is printed whole;
     the query count stays the same however large the class."""

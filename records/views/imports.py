@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
@@ -35,7 +36,7 @@ SORTS = {"row": "row", "key": "key", "column": "column"}
 
 
 @acting_required(*ROLES)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: ActingRequest) -> HttpResponse:
     """Upload a file to preview, with the columns of each kind; the user's imports."""
     acting = request.acting
     form = ImportForm(
@@ -126,7 +127,7 @@ def _history_xlsx(history: QuerySet[Job]) -> HttpResponse:
     )
 
 
-def _category(request: HttpRequest, result: dict[str, Any]) -> str:
+def _category(request: ActingRequest, result: dict[str, Any]) -> str:
     wanted = request.GET.get("show", "")
     if wanted in CATEGORIES:
         return wanted
@@ -143,7 +144,7 @@ def _entries(result: dict[str, Any], category: str, sort: str) -> list[dict[str,
 
 
 @acting_required(*ROLES)
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: ActingRequest, pk: int) -> HttpResponse:
     """A preview or an import: progress while it runs, then what it found or did."""
     job = get_import_for(request.acting, pk)
     context: dict[str, Any] = {
@@ -180,7 +181,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(*ROLES)
-def apply(request: HttpRequest, pk: int) -> HttpResponse:
+def apply(request: ActingRequest, pk: int) -> HttpResponse:
     """Confirm a clean preview: the file is imported in the background."""
     preview = get_import_for(request.acting, pk)
     if preview.kind != services.PREVIEW_JOB:
@@ -194,7 +195,7 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(*ROLES)
-def export(request: HttpRequest, pk: int) -> HttpResponse:
+def export(request: ActingRequest, pk: int) -> HttpResponse:
     """One list of a preview or import (problems, changes, additions, unchanged) as xlsx."""
     job = get_import_for(request.acting, pk)
     if job.status != JobStatus.SUCCEEDED:
@@ -225,7 +226,7 @@ def _details(category: str, entry: dict[str, Any]) -> str:
 
 
 @acting_required(*ROLES)
-def template(request: HttpRequest, kind: str) -> HttpResponse:
+def template(request: ActingRequest, kind: str) -> HttpResponse:
     """An empty workbook with the kind's header row, for a clerk to fill in."""
     found = next((k for k in kinds_for(request.acting.role) if k.name == kind), None)
     if found is None:

@@ -19,11 +19,12 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Model
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.views.decorators.http import require_POST
 
-from accounts.acting import ActingContext
+from accounts.acting import ActingContext, ActingRequest
 from accounts.decorators import acting_required
 from records.views.lists import submit
 
@@ -33,28 +34,28 @@ class RecordKind:
     role: str
     template: str
     # form(request, initial): the kind's form bound to the POST, if any.
-    form: Callable[[HttpRequest, dict[str, Any]], Form]
+    form: Callable[[ActingRequest, dict[str, Any]], Form]
     get: Callable[[ActingContext, int], Model]
     initial_for: Callable[[Any], dict[str, Any]]  # the edit form's values, from a record
-    initial_new: Callable[[HttpRequest], dict[str, Any]]  # the add form's
-    create: Callable[[HttpRequest, dict[str, Any]], Any]
-    update: Callable[[HttpRequest, Any, dict[str, Any]], Any]
-    delete: Callable[[HttpRequest, Any], None]
-    added: str  # messages, with %(record)s
-    saved: str
-    removed: str
+    initial_new: Callable[[ActingRequest], dict[str, Any]]  # the add form's
+    create: Callable[[ActingRequest, dict[str, Any]], Any]
+    update: Callable[[ActingRequest, Any, dict[str, Any]], Any]
+    delete: Callable[[ActingRequest, Any], None]
+    added: str | Promise  # messages, with %(record)s
+    saved: str | Promise
+    removed: str | Promise
     # Where a page goes once done: the kind's list (maybe filtered for the record).
     list_url: Callable[[Any], str]
     # The add page's own way on after a save ("save and add another"), else the list.
-    after_add: Callable[[HttpRequest, Any], str | None] = lambda request, record: None
-    add_context: Callable[[HttpRequest], dict[str, Any]] = lambda request: {}
+    after_add: Callable[[ActingRequest, Any], str | None] = lambda request, record: None
+    add_context: Callable[[ActingRequest], dict[str, Any]] = lambda request: {}
 
 
 def record_views(kind: RecordKind) -> tuple[Callable, Callable, Callable]:
     """The add, edit and delete views of ``kind``."""
 
     @acting_required(kind.role)
-    def add(request: HttpRequest) -> HttpResponse:
+    def add(request: ActingRequest) -> HttpResponse:
         form = kind.form(request, kind.initial_new(request))
         record = submit(request, form, lambda data: kind.create(request, data))
         if record is not None:
@@ -64,7 +65,7 @@ def record_views(kind: RecordKind) -> tuple[Callable, Callable, Callable]:
         return render(request, kind.template, context)
 
     @acting_required(kind.role)
-    def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    def edit(request: ActingRequest, pk: int) -> HttpResponse:
         record = kind.get(request.acting, pk)
         form = kind.form(request, kind.initial_for(record))
         saved = submit(request, form, lambda data: kind.update(request, record, data))
@@ -75,7 +76,7 @@ def record_views(kind: RecordKind) -> tuple[Callable, Callable, Callable]:
 
     @require_POST
     @acting_required(kind.role)
-    def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    def delete(request: ActingRequest, pk: int) -> HttpResponse:
         record = kind.get(request.acting, pk)
         label, url = str(record), kind.list_url(record)
         kind.delete(request, record)

@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.acting import ActingRequest
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib.numbers import parse_id
@@ -23,7 +24,7 @@ from records.models import Student
 PAGE_SIZE = 50
 
 
-def with_defaults(request: HttpRequest, **defaults: Any) -> QueryDict:
+def with_defaults(request: ActingRequest, **defaults: Any) -> QueryDict:
     data = request.GET.copy()
     for name, value in defaults.items():
         if value is not None and not data.get(name):
@@ -32,7 +33,7 @@ def with_defaults(request: HttpRequest, **defaults: Any) -> QueryDict:
 
 
 def listing(
-    request: HttpRequest,
+    request: ActingRequest,
     *,
     rows: QuerySet,
     template: str,
@@ -46,7 +47,7 @@ def listing(
 
 
 def xlsx(
-    request: HttpRequest,
+    request: ActingRequest,
     *,
     name: str,
     sheet: str,
@@ -61,7 +62,7 @@ def student_cells(student: Student) -> list[Any]:
     return [
         student.student_number,
         student.name,
-        student.school_class.name if student.school_class_id else "",
+        student.school_class.name if student.school_class is not None else "",
         student.seat_number,
     ]
 
@@ -70,7 +71,7 @@ def student_headers() -> list[str]:
     return [_("Student number"), _("Name"), _("Class"), _("Seat")]
 
 
-def submit(request: HttpRequest, form: Form, save: Callable[[dict[str, Any]], Any]) -> Any:
+def submit(request: ActingRequest, form: Form, save: Callable[[dict[str, Any]], Any]) -> Any:
     """On a POST of a valid form, run ``save`` with its data and return what it returns;
     a service's ValidationError goes next to the fields it names. None: show the form."""
     if request.method != "POST" or not form.is_valid():
@@ -82,7 +83,7 @@ def submit(request: HttpRequest, form: Form, save: Callable[[dict[str, Any]], An
         return None
 
 
-def picked_student(request: HttpRequest) -> Student | None:
+def picked_student(request: ActingRequest) -> Student | None:
     """The student named by ``?student=<pk>``, when within the user's scope."""
     pk = parse_id(request.GET.get("student"))
     if pk is None:

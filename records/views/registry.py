@@ -3,12 +3,13 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.lib import roc
@@ -34,7 +35,7 @@ REGISTRY = Role.REGISTRY
 
 
 @acting_required(REGISTRY)
-def change_list(request: HttpRequest) -> HttpResponse:
+def change_list(request: ActingRequest) -> HttpResponse:
     filters = forms.EnrolmentChangeFilterForm(
         request.GET, classes=classes_visible_to(request.acting)
     )
@@ -79,7 +80,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(REGISTRY)
-def change_find(request: HttpRequest) -> HttpResponse:
+def change_find(request: ActingRequest) -> HttpResponse:
     """Go to a student's enrolment history by student number or name."""
     form = forms.StudentFindForm(
         request.GET or None, students=students_visible_to(request.acting), auto_id="find-%s"
@@ -96,7 +97,7 @@ def _history(student: Student) -> list[tuple[EnrolmentChange, str]]:
 
 
 @acting_required(REGISTRY)
-def student_changes(request: HttpRequest, pk: int) -> HttpResponse:
+def student_changes(request: ActingRequest, pk: int) -> HttpResponse:
     """A student's enrolment history in order, and the form to record the next change."""
     student = get_student_for(request.acting, pk)
     school = request.acting.school
@@ -131,7 +132,7 @@ def student_changes(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(REGISTRY)
-def change_add(request: HttpRequest) -> HttpResponse:
+def change_add(request: ActingRequest) -> HttpResponse:
     school = request.acting.school
     form = forms.EnrolmentChangeAddForm(
         request.POST or None,
@@ -157,7 +158,7 @@ def change_add(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(REGISTRY)
-def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def change_edit(request: ActingRequest, pk: int) -> HttpResponse:
     record = get_enrolment_change_for(request.acting, pk)
     form = forms.EnrolmentChangeForm(
         request.POST or None,
@@ -180,7 +181,7 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(REGISTRY)
-def change_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def change_delete(request: ActingRequest, pk: int) -> HttpResponse:
     record = get_enrolment_change_for(request.acting, pk)
     try:
         status = services.enrolment_change_delete(change=record, by=request.acting)

@@ -1,11 +1,13 @@
 """The student's basic-data page and correction requests; the offices' correction queue;
 a student's record for staff, with the registry's edit and national-ID reveal."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
@@ -53,9 +56,9 @@ SORTS = {
 
 
 @acting_required(STUDENT)
-def mine(request: HttpRequest) -> HttpResponse:
+def mine(request: ActingRequest) -> HttpResponse:
     student = get_own_student(request.acting)
-    context = {"student": student, "for_student": True}
+    context: dict[str, Any] = {"student": student, "for_student": True}
     if student is not None:
         context["data"] = basic_data_for(student)
         context["window"] = correction_services.window_for_student(student)
@@ -63,7 +66,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(STUDENT)
-def correction_add(request: HttpRequest) -> HttpResponse:
+def correction_add(request: ActingRequest) -> HttpResponse:
     student = get_own_student(request.acting)
     if student is None:
         return render(request, "records/student/correction_form.html", {"student": None})
@@ -98,7 +101,7 @@ def correction_add(request: HttpRequest) -> HttpResponse:
 # --- The offices' queue ---------------------------------------------------------------
 
 
-def _queue(request: HttpRequest) -> tuple[QuerySet[CorrectionRequest], dict]:
+def _queue(request: ActingRequest) -> tuple[QuerySet[CorrectionRequest], dict]:
     """The acting office's requests as filtered, sorted and tabbed by the query string."""
     context = request.acting
     tab = "resolved" if request.GET.get("tab") == "resolved" else "open"
@@ -125,7 +128,7 @@ def _queue(request: HttpRequest) -> tuple[QuerySet[CorrectionRequest], dict]:
 
 
 @acting_required(*OFFICES)
-def corrections(request: HttpRequest) -> HttpResponse:
+def corrections(request: ActingRequest) -> HttpResponse:
     rows, state = _queue(request)
     everything = state.pop("requests")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
@@ -150,7 +153,7 @@ def corrections(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(*OFFICES)
-def corrections_export(request: HttpRequest) -> HttpResponse:
+def corrections_export(request: ActingRequest) -> HttpResponse:
     rows, state = _queue(request)
     headers = [
         _("Filed"),
@@ -191,7 +194,7 @@ def corrections_export(request: HttpRequest) -> HttpResponse:
 
 
 @acting_required(*OFFICES)
-def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def correction_detail(request: ActingRequest, pk: int) -> HttpResponse:
     correction = get_correction_for(request.acting, pk)
     resolve_form = CorrectionResolveForm()
     forward_form = CorrectionForwardForm(current=correction.office)
@@ -243,7 +246,9 @@ def correction_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- A student's record for staff -----------------------------------------------------
 
 
-def _render_student(request: HttpRequest, student: Student, *, revealed: str = "") -> HttpResponse:
+def _render_student(
+    request: ActingRequest, student: Student, *, revealed: str = ""
+) -> HttpResponse:
     data = basic_data_for(student)
     sections, section_context = record_sections.sections_for(request.acting, student)
     return render(
@@ -264,14 +269,14 @@ def _render_student(request: HttpRequest, student: Student, *, revealed: str = "
 
 
 @acting_required(*STUDENT_DETAIL_ROLES)
-def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def student_detail(request: ActingRequest, pk: int) -> HttpResponse:
     return _render_student(request, get_student_for(request.acting, pk))
 
 
 @never_cache
 @require_POST
 @acting_required(REGISTRY)
-def national_id_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+def national_id_reveal(request: ActingRequest, pk: int) -> HttpResponse:
     """The record with the national ID in full, in this response only (never stored in
     the session or the URL); every reveal writes ``national_id.view`` to the audit."""
     student = get_student_for(request.acting, pk)
@@ -282,7 +287,7 @@ def national_id_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(REGISTRY)
-def student_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def student_edit(request: ActingRequest, pk: int) -> HttpResponse:
     student = get_student_for(request.acting, pk)
     form = StudentBasicDataForm(
         request.POST or None,

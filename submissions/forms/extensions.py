@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import Form, datetime_field
+from portfolio.forms import Form, datetime_field, model_choice_field
 from portfolio.models import School, Term
 from records.models import Student
 from submissions.models import ExtensionKind, WindowExtension
@@ -39,10 +39,9 @@ class ExtensionForm(Form):
     def __init__(self, *args, school: School, students: QuerySet[Student], **kwargs):
         super().__init__(*args, **kwargs)
         self.students = students
-        self.fields["term"].queryset = Term.objects.filter(school=school).select_related(
-            "school_year"
-        )
-        self.fields["term"].label_from_instance = lambda term: str(term)
+        model_choice_field(self, "term").queryset = Term.objects.filter(
+            school=school
+        ).select_related("school_year")
 
     def clean_student_number(self) -> str:
         number = self.cleaned_data["student_number"].strip()

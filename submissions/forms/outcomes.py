@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import Form
+from portfolio.forms import Form, model_choice_field
 from portfolio.models import SchoolPolicy
 from records.models import CourseEnrolment
 from submissions.files import TYPE_LABELS, format_size, human_list, mb_to_bytes
@@ -42,7 +42,7 @@ def setup_text_fields(
     form: forms.Form, enrolments: list[CourseEnrolment], policy: SchoolPolicy
 ) -> None:
     """The courses to choose from, and the limits of the title and the description."""
-    form.fields["enrolment"].queryset = CourseEnrolment.objects.filter(
+    model_choice_field(form, "enrolment").queryset = CourseEnrolment.objects.filter(
         pk__in=[e.pk for e in enrolments]
     ).select_related("course__term__school_year")
     form.fields["title"].help_text = gettext(
@@ -125,7 +125,10 @@ class OutcomeFilesForm(Form):
     """A document and/or a media file, with the school's types and sizes next to each."""
 
     document = forms.FileField(label=_("Document"), required=False)
-    media = forms.FileField(label=_("Media file"), required=False)
+    # A field named like Form.media: the form metaclass moves it out of the class.
+    media = forms.FileField(  # type: ignore[assignment]
+        label=_("Media file"), required=False
+    )
 
     def __init__(self, *args, policy: SchoolPolicy, **kwargs) -> None:
         super().__init__(*args, **kwargs)

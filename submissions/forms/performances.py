@@ -12,10 +12,17 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import Form, date_field
+from portfolio.forms import (
+    Form,
+    SchoolYearChoiceField,
+    choice_field,
+    date_field,
+    model_choice_field,
+)
 from portfolio.lib.numbers import parse_int
 from portfolio.models import SchoolPolicy, SchoolYear
 from records.forms.lists import ListFilterForm
@@ -42,8 +49,9 @@ class CategoryForm(Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, auto_id="pick-%s", **kwargs)
-        self.fields["category"].choices = [("", _("Choose a category")), *category_choices()]
+        kwargs["auto_id"] = "pick-%s"
+        super().__init__(*args, **kwargs)
+        choice_field(self, "category").choices = [("", _("Choose a category")), *category_choices()]
 
 
 def _label(label: Any, required: bool) -> str:
@@ -51,11 +59,11 @@ def _label(label: Any, required: bool) -> str:
     return str(label) if required else gettext("%(label)s (optional)") % {"label": label}
 
 
-def _required_attrs(required: bool) -> dict[str, str]:
+def _required_attrs(required: bool) -> dict[str, Any]:
     return {"aria-required": "true"} if required else {}
 
 
-def with_column(help_text: str, column: str) -> str:
+def with_column(help_text: str | Promise, column: str) -> str:
     """A help text followed by the central database's column name, for readers of another
     language; in Chinese the label already is (about) that name, so it is left out."""
     if (translation.get_language() or "").startswith("zh"):
@@ -115,7 +123,10 @@ class PerformanceForm(Form):
         help_text=_("A link to a video of it (YouTube and the like), https:// only."),
     )
     document = forms.FileField(label=_("Proof document (optional)"), required=False)
-    media = forms.FileField(label=_("Media file (optional)"), required=False)
+    # A field named like Form.media: the form metaclass moves it out of the class.
+    media = forms.FileField(  # type: ignore[assignment]
+        label=_("Media file (optional)"), required=False
+    )
 
     def __init__(
         self,
@@ -162,7 +173,7 @@ class PerformanceForm(Form):
 
     def _setup_name(self, category: categories.Category) -> None:
         name = self.fields["name"]
-        name.label = category.name_label
+        name.label = str(category.name_label)
         name.help_text = with_column(category.name_help, category.name_column)
 
     def _setup_dates(self, category: categories.Category) -> None:
@@ -293,9 +304,9 @@ class StaffPerformanceForm(PerformanceForm):
             picker.set_queryset(students)
             self.fields["student"] = picker
         if years is not None:
-            year = forms.ModelChoiceField(label=_("School year"), queryset=years, empty_label=None)
-            year.label_from_instance = lambda y: str(y.roc_year)
-            self.fields["school_year"] = year
+            self.fields["school_year"] = SchoolYearChoiceField(
+                label=_("School year"), queryset=years, empty_label=None
+            )
         self.order_fields(self.field_sequence())
 
     def leading_fields(self) -> list[str]:
@@ -334,7 +345,7 @@ class StaffFilterForm(ListFilterForm):
         "category": (_("Category"), ["category", *STUDENT_ORDER, "id"]),
         "date": (_("Date"), ["-starts_on", *STUDENT_ORDER, "id"]),
     }
-    school_year = forms.ModelChoiceField(
+    school_year = SchoolYearChoiceField(
         label=_("School year"), queryset=SchoolYear.objects.none(), required=False
     )
     category = forms.ChoiceField(label=_("Category"), required=False)
@@ -342,11 +353,10 @@ class StaffFilterForm(ListFilterForm):
 
     def __init__(self, data, *, school, classes: QuerySet[SchoolClass], **kwargs: Any) -> None:
         super().__init__(data, classes=classes, **kwargs)
-        year = self.fields["school_year"]
+        year = model_choice_field(self, "school_year")
         year.queryset = SchoolYear.objects.filter(school=school)
-        year.label_from_instance = lambda y: str(y.roc_year)
         year.empty_label = _("All years")
-        self.fields["category"].choices = [("", _("All categories")), *category_choices()]
+        choice_field(self, "category").choices = [("", _("All categories")), *category_choices()]
 
     def filter(self, rows: QuerySet) -> QuerySet:
         if year := self.get("school_year"):

@@ -415,10 +415,10 @@ def outcome_submit(
 
 def policies_for_years(school: School, years: Iterable[SchoolYear]) -> dict[int, SchoolPolicy]:
     """Each year's policy in one query (the national defaults for a year without one)."""
-    years = {y.pk: y for y in years}
-    found = {p.school_year_id: p for p in SchoolPolicy.objects.filter(school_year_id__in=years)}
+    by_pk = {y.pk: y for y in years}
+    found = {p.school_year_id: p for p in SchoolPolicy.objects.filter(school_year_id__in=by_pk)}
     return {
-        pk: found.get(pk) or SchoolPolicy(school=school, school_year=y) for pk, y in years.items()
+        pk: found.get(pk) or SchoolPolicy(school=school, school_year=y) for pk, y in by_pk.items()
     }
 
 
@@ -520,10 +520,14 @@ def no_window(kind: str, now: dt.datetime) -> UploadWindow:
 
 def next_closed_window(slots: list[TermSlot], now: dt.datetime) -> UploadWindow:
     """What to tell a student for whom no window is open: the soonest one to come."""
-    upcoming = [s.window for s in slots if s.window.next_window is not None]
+    upcoming = [
+        (s.window.next_window.starts_at, index, s.window)
+        for index, s in enumerate(slots)
+        if s.window.next_window is not None
+    ]
     if not upcoming:
         return no_window(WindowKind.OUTCOME_UPLOAD, now)
-    return min(upcoming, key=lambda w: w.next_window.starts_at)
+    return min(upcoming)[2]
 
 
 @dataclass

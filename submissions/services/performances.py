@@ -440,7 +440,10 @@ def performance_add(
     year = school_year or current_school_year(student.school, now)
     if year is not None and year.school_id != student.school_id:
         raise ValueError("the school year belongs to another school")
-    performance_window(student, school_year=year, now=now).raise_if_closed()
+    window = performance_window(student, school_year=year, now=now)
+    window.raise_if_closed()
+    if year is None:  # no school year has a window open: refused above
+        raise ValidationError({NON_FIELD_ERRORS: [window.closed_message()]})
     policy = _policy(student.school, year)
     cap = policy.performance_upload_cap_per_year
     # A first look without a lock, so a student at the cap hears it before anything else;
@@ -660,6 +663,7 @@ def performance_enter(
         problems=problems,
     )
     checked = _files(policy, document, media, problems)
+    assert year is not None, "a missing school year is one of the problems _files raised"
     return _create(
         student=student,
         school_year=year,

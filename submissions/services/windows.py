@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from portfolio.models import SchoolPolicy, Term, Window, WindowKind
@@ -41,7 +42,7 @@ def _local(moment: dt.datetime) -> str:
 
 
 # What a closed window says, by kind: when none is scheduled, and when the next one is.
-CLOSED_MESSAGES = {
+CLOSED_MESSAGES: dict[str, tuple[Promise, Promise]] = {
     WindowKind.OUTCOME_UPLOAD: (
         _(
             "Course outcomes can be uploaded or changed only during the outcome-upload "

@@ -1,10 +1,11 @@
 """A student downloads their whole portfolio: start the zip, follow it, download it."""
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from records.access import get_own_student
@@ -17,7 +18,7 @@ LISTED = 5
 
 
 @acting_required(STUDENT)
-def export_start(request: HttpRequest) -> HttpResponse:
+def export_start(request: ActingRequest) -> HttpResponse:
     """GET: what the zip holds, and the student's recent ones; POST: make one (or go to the
     one already being made)."""
     student = get_own_student(request.acting)
@@ -46,7 +47,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @acting_required(STUDENT)
-def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def export_detail(request: ActingRequest, pk: int) -> HttpResponse:
     job, _student = get_own_export_for(request.acting, pk)
     now = timezone.now()
     return render(
@@ -61,7 +62,7 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @acting_required(STUDENT)
-def export_download(request: HttpRequest, pk: int) -> FileResponse:
+def export_download(request: ActingRequest, pk: int) -> FileResponse:
     job, _student = get_own_export_for(request.acting, pk)
     if not export.export_available(job, timezone.now()):
         raise Http404

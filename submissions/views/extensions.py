@@ -3,13 +3,14 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.forms import apply_errors
@@ -26,12 +27,12 @@ REGISTRY = Role.REGISTRY
 PAGE_SIZE = 50
 
 
-def _visible_students(request: HttpRequest):
+def _visible_students(request: ActingRequest):
     return students_visible_to(request.acting).select_related("school_class")
 
 
 @acting_required(REGISTRY)
-def extension_list(request: HttpRequest) -> HttpResponse:
+def extension_list(request: ActingRequest) -> HttpResponse:
     now = timezone.now()
     filters = ExtensionFilterForm(request.GET)
     rows = filters.apply(extensions_visible_to(request.acting), now)
@@ -46,7 +47,7 @@ def extension_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _initial(request: HttpRequest) -> tuple[dict, Student | None]:
+def _initial(request: ActingRequest) -> tuple[dict, Student | None]:
     """The form's starting values: the current term, and the student of a ?student= link."""
     initial: dict = {"term": Term.objects.current_for(request.acting.school)}
     student = None
@@ -58,7 +59,7 @@ def _initial(request: HttpRequest) -> tuple[dict, Student | None]:
     return initial, student
 
 
-def _grant(request: HttpRequest, form: ExtensionForm) -> WindowExtension | None:
+def _grant(request: ActingRequest, form: ExtensionForm) -> WindowExtension | None:
     data = form.cleaned_data
     try:
         return extension_services.extension_grant(
@@ -77,7 +78,7 @@ def _grant(request: HttpRequest, form: ExtensionForm) -> WindowExtension | None:
 
 
 @acting_required(REGISTRY)
-def extension_add(request: HttpRequest) -> HttpResponse:
+def extension_add(request: ActingRequest) -> HttpResponse:
     initial, student = _initial(request)
     form = ExtensionForm(
         request.POST or None,
@@ -106,7 +107,7 @@ def extension_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @acting_required(REGISTRY)
-def extension_end(request: HttpRequest, pk: int) -> HttpResponse:
+def extension_end(request: ActingRequest, pk: int) -> HttpResponse:
     extension = get_extension_for(request.acting, pk)
     try:
         extension_services.extension_end(extension=extension, by=request.acting)

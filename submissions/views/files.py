@@ -1,8 +1,9 @@
 """A stored file, downloaded or shown inline, to whoever may open it (404 for anyone else)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.audit import audit_write
@@ -11,7 +12,7 @@ from submissions.models import StoredFile
 from submissions.serving import is_first_read, serve_stored_file
 
 
-def _audit_staff_read(request: HttpRequest, stored: StoredFile, *, inline: bool) -> None:
+def _audit_staff_read(request: ActingRequest, stored: StoredFile, *, inline: bool) -> None:
     """Staff opening a student's file is recorded once per opening (not per seek); a
     student's reads of their own files are not recorded."""
     if request.acting.role == Role.STUDENT or not is_first_read(request):
@@ -25,7 +26,7 @@ def _audit_staff_read(request: HttpRequest, stored: StoredFile, *, inline: bool)
     )
 
 
-def _serve(request: HttpRequest, pk: int, *, inline: bool) -> HttpResponse:
+def _serve(request: ActingRequest, pk: int, *, inline: bool) -> HttpResponseBase:
     stored = get_file_for(request.acting, pk)
     response = serve_stored_file(request, stored, inline=inline)
     if response.status_code < 400:
@@ -35,12 +36,12 @@ def _serve(request: HttpRequest, pk: int, *, inline: bool) -> HttpResponse:
 
 @require_GET
 @acting_required(*FILE_ROLES)
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: ActingRequest, pk: int) -> HttpResponseBase:
     return _serve(request, pk, inline=False)
 
 
 @require_GET
 @acting_required(*FILE_ROLES)
-def inline(request: HttpRequest, pk: int) -> HttpResponse:
+def inline(request: ActingRequest, pk: int) -> HttpResponseBase:
     """For previews in pages: images, PDFs, audio and video (range requests for seeking)."""
     return _serve(request, pk, inline=True)

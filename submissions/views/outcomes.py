@@ -11,9 +11,11 @@ form (to show a progress bar), a success answers JSON with the address to go to,
 error answers the page with its messages, which the script puts in place.
 """
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.forms import apply_errors
@@ -56,7 +59,7 @@ def _portfolio_url(outcome: CourseOutcome | None = None) -> str:
 
 
 @acting_required(STUDENT)
-def portfolio(request: HttpRequest) -> HttpResponse:
+def portfolio(request: ActingRequest) -> HttpResponse:
     student = get_own_student(request.acting)
     if student is None:
         return render(request, NOT_LINKED, {"title": _("My portfolio")})
@@ -69,7 +72,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @acting_required(STUDENT)
-def add(request: HttpRequest) -> HttpResponse:
+def add(request: ActingRequest) -> HttpResponse:
     student = get_own_student(request.acting)
     if student is None:
         return render(request, NOT_LINKED, {"title": _("Add a course outcome")})
@@ -80,12 +83,12 @@ def add(request: HttpRequest) -> HttpResponse:
 
 @csrf_protect
 def _add(
-    request: HttpRequest, student: Student, options: outcome_services.UploadOptions
+    request: ActingRequest, student: Student, options: outcome_services.UploadOptions
 ) -> HttpResponse:
     form = None
     refused = request.method == "POST" and not options.can_upload
-    if options.is_open:
-        kwargs = {"enrolments": options.enrolments, "policy": options.policy}
+    if options.is_open and options.policy is not None:
+        kwargs: dict[str, Any] = {"enrolments": options.enrolments, "policy": options.policy}
         if request.method == "POST" and options.can_upload:
             form = OutcomeUploadForm(request.POST, request.FILES, **kwargs)
             if outcome := _upload(request, student, form, options.policy):
@@ -102,7 +105,7 @@ def _add(
 
 
 def _upload(
-    request: HttpRequest, student: Student, form: OutcomeUploadForm, policy: SchoolPolicy
+    request: ActingRequest, student: Student, form: OutcomeUploadForm, policy: SchoolPolicy
 ) -> CourseOutcome | None:
     """The outcome uploaded, or None with the reasons on the form."""
     if add_too_large_error(request, form, policy):
@@ -151,14 +154,14 @@ def _upload(
 
 
 @acting_required(STUDENT)
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit(request: ActingRequest, pk: int) -> HttpResponse:
     outcome = get_own_outcome_for(request.acting, pk)
     options = outcome_services.upload_options(outcome.student, now=timezone.now())
     slot = options.slot_for(outcome.enrolment.course.term_id)
     item = outcome_item(outcome, slot)
     form = None
-    if item.can_change:
-        kwargs = {"enrolments": options.enrolments, "policy": slot.policy}
+    if item.can_change and slot is not None:  # a change needs the term's window open
+        kwargs: dict[str, Any] = {"enrolments": options.enrolments, "policy": slot.policy}
         if request.method == "POST":
             form = OutcomeTextForm(request.POST, **kwargs)
             if form.is_valid():
@@ -190,7 +193,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @csrf_exempt
 @acting_required(STUDENT)
-def replace(request: HttpRequest, pk: int) -> HttpResponse:
+def replace(request: ActingRequest, pk: int) -> HttpResponse:
     outcome = get_own_outcome_for(request.acting, pk)
     policy = policy_for(outcome.enrolment.course.term)
     limit_upload_size(request, max_bytes=policy_upload_limit(policy))
@@ -198,7 +201,7 @@ def replace(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @csrf_protect
-def _replace(request: HttpRequest, outcome: CourseOutcome, policy: SchoolPolicy) -> HttpResponse:
+def _replace(request: ActingRequest, outcome: CourseOutcome, policy: SchoolPolicy) -> HttpResponse:
     item = outcome_item_for(outcome, now=timezone.now())
     form = None
     if item.can_change:
@@ -216,7 +219,7 @@ def _replace(request: HttpRequest, outcome: CourseOutcome, policy: SchoolPolicy)
 
 
 def _replace_files(
-    request: HttpRequest, outcome: CourseOutcome, form: OutcomeFilesForm, policy: SchoolPolicy
+    request: ActingRequest, outcome: CourseOutcome, form: OutcomeFilesForm, policy: SchoolPolicy
 ) -> bool:
     if add_too_large_error(request, form, policy):
         return False
@@ -246,7 +249,7 @@ def _replace_files(
 
 
 @acting_required(STUDENT)
-def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def withdraw(request: ActingRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST withdraws."""
     outcome = get_own_outcome_for(request.acting, pk)
     if request.method == "POST":
@@ -267,7 +270,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @acting_required(STUDENT)
-def submit(request: HttpRequest, pk: int) -> HttpResponse:
+def submit(request: ActingRequest, pk: int) -> HttpResponse:
     outcome = get_own_outcome_for(request.acting, pk)
     try:
         outcome_services.outcome_submit(outcome=outcome, by=request.acting)

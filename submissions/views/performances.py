@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
@@ -61,7 +62,7 @@ PORTFOLIO = "outcomes:portfolio"
 # --- Shared machinery ----------------------------------------------------------------------
 
 
-def _save(request: HttpRequest, form: PerformanceForm, policy: SchoolPolicy, write) -> Any:
+def _save(request: ActingRequest, form: PerformanceForm, policy: SchoolPolicy, write) -> Any:
     """On a POST of a valid form, run the service; its refusals go next to the fields.
     None: show the form again (with what was typed and every problem)."""
     if request.method != "POST":
@@ -91,7 +92,7 @@ def _in_portfolio(performance: Performance) -> str:
     return f"{reverse(PORTFOLIO)}#performance-{performance.pk}"
 
 
-def _category(request: HttpRequest) -> categories.Category | None:
+def _category(request: ActingRequest) -> categories.Category | None:
     return categories.CATEGORIES.get(request.GET.get("category", ""))
 
 
@@ -100,7 +101,7 @@ def _category(request: HttpRequest) -> categories.Category | None:
 
 @csrf_exempt
 @acting_required(STUDENT)
-def add(request: HttpRequest) -> HttpResponse:
+def add(request: ActingRequest) -> HttpResponse:
     """Add a performance: the category first, then its form; only in the window, under
     the cap."""
     student = get_own_student(request.acting)
@@ -111,7 +112,7 @@ def add(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_protect
-def _add(request: HttpRequest, student, status) -> HttpResponse:
+def _add(request: ActingRequest, student, status) -> HttpResponse:
     category = _category(request)
     context: dict[str, Any] = {"student": student, "status": status, "category": category}
     if student is None or not status.may_add:
@@ -148,7 +149,7 @@ def _add(request: HttpRequest, student, status) -> HttpResponse:
 
 @csrf_exempt
 @acting_required(STUDENT)
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit(request: ActingRequest, pk: int) -> HttpResponse:
     """Change an own item in the window; otherwise show it read-only, saying why."""
     performance = get_own_performance_for(request.acting, pk)
     policy = policy_for_year(performance.school, performance.school_year)
@@ -158,7 +159,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @csrf_protect
-def _edit(request: HttpRequest, performance: Performance, policy: SchoolPolicy) -> HttpResponse:
+def _edit(request: ActingRequest, performance: Performance, policy: SchoolPolicy) -> HttpResponse:
     category = categories.get(performance.category)
     context: dict[str, Any] = {
         "performance": performance,
@@ -195,7 +196,7 @@ def _edit(request: HttpRequest, performance: Performance, policy: SchoolPolicy) 
 
 
 @acting_required(STUDENT)
-def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def withdraw(request: ActingRequest, pk: int) -> HttpResponse:
     """Ask, then withdraw an own item: it frees its place for another."""
     performance = get_own_performance_for(request.acting, pk)
     locked = services.student_may_change(performance)
@@ -219,16 +220,16 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The offices -------------------------------------------------------------------------
 
 
-def _this_year(request: HttpRequest) -> SchoolYear | None:
+def _this_year(request: ActingRequest) -> SchoolYear | None:
     return services.current_school_year(request.acting.school)
 
 
-def _staff_policy(request: HttpRequest, year: SchoolYear | None) -> SchoolPolicy:
+def _staff_policy(request: ActingRequest, year: SchoolYear | None) -> SchoolPolicy:
     school = request.acting.school
     return policy_for_year(school, year) if year else SchoolPolicy(school=school)
 
 
-def _filter_classes(request: HttpRequest) -> QuerySet[SchoolClass]:
+def _filter_classes(request: ActingRequest) -> QuerySet[SchoolClass]:
     """This school year's classes of the office's division."""
     return SchoolClass.objects.filter(
         school=request.acting.school,
@@ -238,7 +239,7 @@ def _filter_classes(request: HttpRequest) -> QuerySet[SchoolClass]:
 
 
 @acting_required(*OFFICES)
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: ActingRequest) -> HttpResponse:
     """The items the school entered: filter, sort, page, export as xlsx."""
     school = request.acting.school
     filters = StaffFilterForm(request.GET, school=school, classes=_filter_classes(request))
@@ -266,13 +267,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _staff_xlsx(request: HttpRequest, rows: QuerySet[Performance]) -> HttpResponse:
+def _staff_xlsx(request: ActingRequest, rows: QuerySet[Performance]) -> HttpResponse:
     def cells(item: Performance) -> list[Any]:
         student = item.student
         return [
             student.student_number,
             student.name,
-            student.school_class.name if student.school_class_id else "",
+            student.school_class.name if student.school_class is not None else "",
             student.seat_number,
             item.school_year.roc_year,
             categories.get(item.category).number,
@@ -286,10 +287,10 @@ def _staff_xlsx(request: HttpRequest, rows: QuerySet[Performance]) -> HttpRespon
             ),
             item.description,
             item.video_url,
-            item.document.display_name if item.document_id else "",
-            item.media.display_name if item.media_id else "",
+            item.document.display_name if item.document is not None else "",
+            item.media.display_name if item.media is not None else "",
             item.get_source_display(),
-            (item.entered_by.name or item.entered_by.username) if item.entered_by_id else "",
+            (item.entered_by.name or item.entered_by.username) if item.entered_by else "",
         ]
 
     name = f"{request.acting.school.code}-performances-{timezone.localdate():%Y%m%d}.xlsx"
@@ -321,7 +322,7 @@ def _staff_xlsx(request: HttpRequest, rows: QuerySet[Performance]) -> HttpRespon
 
 @csrf_exempt
 @acting_required(*OFFICES)
-def staff_add(request: HttpRequest) -> HttpResponse:
+def staff_add(request: ActingRequest) -> HttpResponse:
     """Enter a performance for a student the office may see."""
     year = _this_year(request)
     policy = _staff_policy(request, year)
@@ -331,7 +332,7 @@ def staff_add(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_protect
-def _staff_add(request: HttpRequest, year: SchoolYear | None, policy: SchoolPolicy):
+def _staff_add(request: ActingRequest, year: SchoolYear | None, policy: SchoolPolicy):
     category = _category(request)
     context: dict[str, Any] = {"category": category}
     if category is None:
@@ -374,7 +375,7 @@ def _staff_add(request: HttpRequest, year: SchoolYear | None, policy: SchoolPoli
 
 @csrf_exempt
 @acting_required(*OFFICES)
-def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_edit(request: ActingRequest, pk: int) -> HttpResponse:
     performance = get_staff_performance_for(request.acting, pk)
     policy = policy_for_year(performance.school, performance.school_year)
     if request.method == "POST":
@@ -383,7 +384,7 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @csrf_protect
-def _staff_edit(request: HttpRequest, performance: Performance, policy: SchoolPolicy):
+def _staff_edit(request: ActingRequest, performance: Performance, policy: SchoolPolicy):
     category = categories.get(performance.category)
     form = StaffPerformanceForm(
         request.POST or None,
@@ -415,7 +416,7 @@ def _staff_edit(request: HttpRequest, performance: Performance, policy: SchoolPo
 
 
 @acting_required(*OFFICES)
-def staff_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_delete(request: ActingRequest, pk: int) -> HttpResponse:
     """Ask, then remove an item the school entered, with its files."""
     performance = get_staff_performance_for(request.acting, pk)
     if request.method == "POST":

@@ -1,6 +1,7 @@
 """Fill the demo school (code 999001) for trying the platform. Safe to run again."""
 
 import datetime as dt
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
@@ -64,7 +65,7 @@ def demo_windows(year: SchoolYear) -> list[dict]:
 
     k = WindowKind
     # (term, kind, grade, opens, closes, extra)
-    rows = [
+    rows: list[tuple[int, str, int | None, dt.datetime, dt.datetime, dict[str, Any]]] = [
         (1, k.COURSE_CODE_CHECK, None, at(y, 8, 30), last_minute(y, 9, 26), {}),
         (1, k.BASIC_DATA_CHECK, None, at(y, 10, 1), last_minute(y, 10, 31),
          {"self_check_on": dt.date(y, 10, 24)}),
