@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install install-dev migrate messages lint format bench worker beat clean
+.PHONY: run test install install-dev migrate messages lint format bench prodcheck worker beat clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ format: install-dev
 
 bench: install-dev messages
 	$(PY) bench/run.py
+
+# docker-compose.yml's web, worker and beat, started here against local PostgreSQL, Redis
+# and an S3 server, then used (deploy/prodcheck.py says what it checks).
+prodcheck: install-dev
+	$(PY) deploy/prodcheck.py
 
 worker: install
 	$(VENV)/bin/celery -A portfolio worker --loglevel=info

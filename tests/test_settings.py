@@ -124,3 +124,46 @@ def test_file_previews_come_from_the_public_address_of_the_store(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("https://files.school.example") == 3
     assert "s3:9000" not in done.stdout
+
+
+def test_a_list_of_secrets_reads_its_file(monkeypatch, tmp_path):
+    """FIELD_ENCRYPTION_KEY_FILE, as docker-compose.yml passes it: one key a line, or
+    several on a line separated by commas (the first encrypts)."""
+    keys = tmp_path / "keys"
+    keys.write_text("new-key\nold-key, older-key\n")
+    monkeypatch.setenv("X_KEYS_FILE", str(keys))
+    assert env_list("X_KEYS") == ["new-key", "old-key", "older-key"]
+
+
+def _production(tmp_path, **extra: str) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    return {
+        "DJANGO_PRODUCTION": "1",
+        "DJANGO_SECRET_KEY": "p" * 20 + "-a-long-random-production-secret-key-value",
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "FIELD_HASH_KEY": "h" * 40,
+        "DJANGO_ALLOWED_HOSTS": "portfolio.example.edu.tw",
+        "PORTFOLIO_VAR_DIR": str(tmp_path),
+        **extra,
+    }
+
+
+HSTS = "from django.conf import settings as s; print(s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD)"
+
+
+def test_hsts_for_subdomains_and_preloading_are_opt_in(tmp_path):
+    """A school's domain cannot easily take them back: off unless the deployment asks."""
+    default = _manage("shell", "-c", HSTS, env=_production(tmp_path))
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.split()[-2:] == ["False", "False"]
+    asked = _manage(
+        "shell",
+        "-c",
+        HSTS,
+        env=_production(tmp_path, DJANGO_HSTS_INCLUDE_SUBDOMAINS="1", DJANGO_HSTS_PRELOAD="1"),
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.split()[-2:] == ["True", "True"]
+    check = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production(tmp_path))
+    assert check.returncode == 0, check.stdout + check.stderr
