@@ -5,3 +5,7 @@ class PortfolioConfig(AppConfig):
     """Schools, years, windows and policy."""
 
     name = "portfolio"
+
+    def ready(self) -> None:
+        # Names the core's audit actions.
+        from portfolio import audit_actions  # noqa: F401

@@ -1,8 +1,17 @@
-"""The one way to write the audit trail. Every service that changes data calls it."""
+"""The one way to write the audit trail, and the words each entry is read in.
 
+Every service that changes data calls ``audit_write`` (or ``update_audited``). Each action
+code an app writes is registered with a label, grouped by area, from the app's
+``ready()`` (``register_actions``), as job kinds are: the core names no app's actions,
+and the audit page reads every code in the reader's language (a code no longer
+registered, from an older version, shows as it is).
+"""
+
+import dataclasses
 from typing import Any
 
 from django.db import models
+from django.utils.functional import Promise
 
 from portfolio.actor import Actor
 from portfolio.models import AuditLog, School
@@ -81,3 +90,38 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool | list | dict) or value is None:
         return value
     return str(value)
+
+
+# --- What each action is called ---------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionArea:
+    key: str
+    label: str | Promise
+    actions: dict[str, str | Promise]
+
+
+AREAS: dict[str, ActionArea] = {}
+_LABELS: dict[str, str | Promise] = {}
+
+
+def register_actions(key: str, label: str | Promise, actions: dict[str, str | Promise]) -> None:
+    """Name the action codes of one area (an app registers its own from ``ready()``; a
+    second call for an area adds to it, as each import kind adds its import)."""
+    clash = set(actions) & set(_LABELS)
+    if clash:
+        raise ValueError(f"audit actions registered twice: {sorted(clash)}")
+    area = AREAS.setdefault(key, ActionArea(key, label, {}))
+    area.actions.update(actions)
+    _LABELS.update(actions)
+
+
+def action_label(code: str) -> str:
+    """The action's words in the active language; an unknown code as it is."""
+    label = _LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def action_area(code: str) -> ActionArea | None:
+    return next((area for area in AREAS.values() if code in area.actions), None)

@@ -7,4 +7,5 @@ class RecordsConfig(AppConfig):
     name = "records"
 
     def ready(self) -> None:
-        from records import jobs  # noqa: F401 - registers the import job handlers
+        # Registers the import job handlers and names this app's audit actions.
+        from records import audit_actions, jobs  # noqa: F401

@@ -7,6 +7,6 @@ class SubmissionsConfig(AppConfig):
     name = "submissions"
 
     def ready(self) -> None:
-        # Register the portfolio-export job handler, the performances import and the
-        # portfolio's section on a student's record.
-        from submissions import imports, jobs, sections  # noqa: F401
+        # Register the portfolio-export job handler, the performances import, the
+        # portfolio's section on a student's record and this app's audit actions.
+        from submissions import audit_actions, imports, jobs, sections  # noqa: F401

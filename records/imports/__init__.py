@@ -13,6 +13,10 @@ imports them.
 
 from typing import Any
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from portfolio.audit import register_actions
 from records.imports import messages
 from records.imports.affairs import AttendanceImport, CadrePostsImport, ClubsImport
 from records.imports.base import ImportKind
@@ -35,6 +39,9 @@ def register(
         raise ValueError(f"import kind {kind.name!r} registered twice")
     messages.register(messages=codes or {}, what=what or {})
     KINDS[kind.name] = kind
+    register_actions(
+        "imports", _("Imports"), {f"import.{kind.name}": format_lazy(_("Import: {}"), kind.label)}
+    )
     return kind
 
 

@@ -1,0 +1,21 @@
+"""Audit actions of members, roles and deputies."""
+
+from django.utils.translation import gettext_lazy as _
+
+from portfolio.audit import register_actions
+
+register_actions(
+    "people",
+    _("Members and deputies"),
+    {
+        "member.create": _("Member added"),
+        "member.update": _("Member's name or e-mail changed"),
+        "member.set_password": _("Member's password set"),
+        "membership.add": _("Role given"),
+        "membership.activate": _("Role switched on"),
+        "membership.deactivate": _("Role switched off"),
+        "deputy.create": _("Deputy appointed"),
+        "deputy.update": _("Deputyship changed"),
+        "deputy.delete": _("Deputyship removed"),
+    },
+)

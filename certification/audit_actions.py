@@ -1,0 +1,14 @@
+"""Audit actions of certification."""
+
+from django.utils.translation import gettext_lazy as _
+
+from portfolio.audit import register_actions
+
+register_actions(
+    "certification",
+    _("Certification"),
+    {
+        "outcome.certify": _("Course outcome certified"),
+        "outcome.reject": _("Course outcome sent back"),
+    },
+)

@@ -1,0 +1,33 @@
+"""Audit actions of what students submit and the files behind it."""
+
+from django.utils.translation import gettext_lazy as _
+
+from portfolio.audit import register_actions
+
+register_actions(
+    "portfolio",
+    _("Students' portfolios"),
+    {
+        "outcome.upload": _("Course outcome uploaded"),
+        "outcome.edit": _("Course outcome's title or description changed"),
+        "outcome.replace_file": _("Course outcome's file replaced"),
+        "outcome.submit": _("Course outcome sent for certification"),
+        "outcome.withdraw": _("Course outcome withdrawn"),
+        "performance.add": _("Diverse performance added by the student"),
+        "performance.edit": _("Diverse performance changed by the student"),
+        "performance.withdraw": _("Diverse performance withdrawn"),
+        "performance.enter": _("Diverse performance entered by an office"),
+        "performance.staff_edit": _("Office-entered performance changed"),
+        "performance.staff_delete": _("Office-entered performance removed"),
+        "window.extend": _("Upload window opened late for a student"),
+        "window.extension_end": _("Late upload window ended early"),
+    },
+)
+register_actions(
+    "files",
+    _("Files"),
+    {
+        "file.view": _("A student's file opened by staff"),
+        "files.sweep": _("Nightly check of the stored files"),
+    },
+)
