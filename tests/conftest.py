@@ -4,7 +4,6 @@ Naming follows healthchecks' habit: ``alice`` owns, ``bob`` is in the same schoo
 the right, ``charlie`` belongs to another school.
 """
 
-import datetime as dt
 import os
 from pathlib import Path
 
@@ -14,13 +13,10 @@ from django.utils import timezone
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from accounts import acting  # noqa: E402
 from accounts import services as account_services  # noqa: E402
 from accounts.models import Division, Membership, Role  # noqa: E402
-from portfolio import services  # noqa: E402
 from portfolio.lib import roc  # noqa: E402
-
-PASSWORD = "a-Strong-test-password-1"
+from tests.builders.people import PASSWORD, client_for, make_school_with_year
 
 
 @pytest.fixture(autouse=True)
@@ -41,31 +37,6 @@ def _celery_eager_unless_worker(request, monkeypatch):
 @pytest.fixture
 def current_roc_year() -> int:
     return roc.school_year_of(timezone.localdate())
-
-
-def make_school_with_year(code: str, name: str, roc_year: int):
-    school = services.school_create(code=code, name=name, by=None)
-    y = roc_year + roc.ROC_OFFSET
-    services.school_year_create(
-        school=school,
-        roc_year=roc_year,
-        terms=[
-            {
-                "number": 1,
-                "starts_on": dt.date(y, 8, 30),
-                "closing_day": dt.date(y + 1, 1, 20),
-                "ends_on": dt.date(y + 1, 1, 31),
-            },
-            {
-                "number": 2,
-                "starts_on": dt.date(y + 1, 2, 11),
-                "closing_day": dt.date(y + 1, 6, 30),
-                "ends_on": dt.date(y + 1, 7, 31),
-            },
-        ],
-        by=None,
-    )
-    return school
 
 
 @pytest.fixture
@@ -98,16 +69,6 @@ def make_member(db):
         )
 
     return make
-
-
-def client_for(membership: Membership) -> Client:
-    """A client signed in and acting in ``membership``."""
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session[acting.SESSION_KEY] = {"membership": membership.pk, "deputy": None}
-    session.save()
-    return client
 
 
 @pytest.fixture
@@ -147,41 +108,3 @@ def storage_dir(settings, tmp_path) -> Path:
 @pytest.fixture(autouse=True)
 def _storage_in_tmp(storage_dir):
     """No test writes files outside its own temporary folder (the demo stores files too)."""
-
-
-def stored_files(location: Path) -> list[Path]:
-    """Every file under a storage folder."""
-    return [p for p in location.rglob("*") if p.is_file()] if location.exists() else []
-
-
-def at_once(*calls) -> list[object]:
-    """Run the calls in threads released together; each one's result, or the exception it
-    raised, in the order they finished. Each thread reads messages in English (a new thread
-    starts in the site's language) and closes its own database connection."""
-    import threading
-
-    from django.db import connection
-    from django.utils import translation
-
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def run(call):
-        try:
-            barrier.wait(timeout=10)
-            with translation.override("en"):
-                result: object = call()
-        except Exception as exc:  # collected for the test to assert on
-            result = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results

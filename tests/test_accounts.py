@@ -16,7 +16,7 @@ from accounts import services as account_services
 from accounts.models import Division, Membership, Role, User
 from portfolio import services
 from portfolio.models import AuditLog, SchoolPolicy
-from tests.conftest import PASSWORD, client_for
+from tests.builders.people import PASSWORD, client_for
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from accounts.models import Role
 from portfolio.audit import AREAS, action_label, audit_write
 from portfolio.models import AuditLog, WindowState
 from records.imports import KINDS
-from tests.conftest import client_for
+from tests.builders.people import client_for
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("portfolio", "accounts", "records", "submissions", "certification", "portal")

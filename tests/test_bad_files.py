@@ -17,10 +17,17 @@ from records.imports.base import CSV_FIELD_LIMIT
 from records.models import CourseCodeList, Student
 from records.services import courses as course_services
 from records.services import imports as import_services
-from tests.conftest import client_for
-from tests.test_course_code_check import code
-from tests.test_imports import STUDENT_HEADER, csv_bytes, problems, roster, run, student_row
-from tests.test_imports_pages import english, start
+from tests.builders.imports import (
+    STUDENT_HEADER,
+    csv_bytes,
+    problems,
+    roster,
+    run,
+    start,
+    student_row,
+)
+from tests.builders.people import client_for, english
+from tests.builders.records import code
 
 HUGE_CELL = "x" * 1_500_000  # 1.5 MB, past the csv module's 131,072 characters
 

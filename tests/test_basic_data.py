@@ -5,7 +5,6 @@ import datetime as dt
 import decimal
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -13,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import acting
 from accounts import services as account_services
 from accounts.models import Division, Membership, Role
 from portfolio.crypto import keyed_hash
@@ -33,77 +31,15 @@ from records.models import (
     SchoolClass,
     Student,
 )
-from records.services import students as student_services
 from records.services.student_records import set_national_id, student_update
-from tests.conftest import client_for
+from tests.builders.people import client_for, deputy_client, english
+from tests.builders.records import NATIONAL_ID, make_class, make_student
 
-NATIONAL_ID = "A123456789"
 OTHER_ID = "B120000008"  # valid check digit (see test_set_national_id_normalizes)
 TZ = timezone.get_fixed_timezone(8 * 60)
 
 
 # --- Helpers shared with tests/test_corrections.py ------------------------------------
-
-
-def english(client: Client) -> Client:
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
-
-
-def make_class(school, year, name="101", grade=10, homeroom=None, division=Division.DAY):
-    return student_services.school_class_create(
-        school=school,
-        school_year=year,
-        name=name,
-        grade=grade,
-        division=division,
-        homeroom_teacher=homeroom,
-        by=None,
-    )
-
-
-def make_student(
-    school, make_member, school_class, *, number="S001", seat=1, national_id=NATIONAL_ID
-) -> tuple[Student, Membership]:
-    membership = make_member(school, Role.STUDENT, username=f"stu-{number}-{school.code}")
-    student = student_services.student_create(
-        school=school,
-        student_number=number,
-        name=f"學生{number}",
-        school_class=school_class,
-        seat_number=seat,
-        user=membership.user,
-        by=None,
-    )
-    if national_id:
-        set_national_id(student, national_id)
-        student.gender = Gender.FEMALE
-        student.birth_date = dt.date(2009, 5, 17)
-        student.save()
-    return student, membership
-
-
-def deputy_client(school, make_member, role) -> tuple[Client, Membership, Membership]:
-    """A client acting as a deputy for a member of ``role``: (client, principal, deputy)."""
-    principal = make_member(school, role)
-    deputy = make_member(school, Role.TEACHER)
-    record = account_services.deputy_create(
-        school=school,
-        role=role,
-        division=Division.DAY,
-        principal=principal.user,
-        deputy=deputy.user,
-        order=1,
-        starts_on=timezone.localdate() - dt.timedelta(days=1),
-        ends_on=timezone.localdate() + dt.timedelta(days=30),
-        by=None,
-    )
-    client = Client()
-    client.force_login(deputy.user)
-    session = client.session
-    session[acting.SESSION_KEY] = {"membership": principal.pk, "deputy": record.pk}
-    session.save()
-    return english(client), principal, deputy
 
 
 # --- Fixtures -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from portfolio import services, tasks
 from portfolio.celery import app
 from portfolio.lib import roc
 from portfolio.models import AuditLog, Window, WindowKind, WindowState
-from tests.conftest import make_school_with_year
+from tests.builders.people import make_school_with_year
 
 REPO = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("CELERY_BROKER_URL", "")

@@ -6,7 +6,6 @@ import re
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,17 +17,12 @@ from certification.services import outcome_certify, outcome_reject
 from portfolio.models import AuditLog
 from records.models import SchoolClass
 from submissions.models import CourseOutcome, OutcomeState, StoredFile
-from tests.conftest import client_for
-from tests.test_certification import CertWorld, acting
+from tests.builders.certification import CertWorld
+from tests.builders.people import acting, client_for, english
 
 QUEUE = reverse("certification:queue")
 PROXY = reverse("certification:proxy")
 MANY = reverse("certification:certify_many")
-
-
-def english(client):
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 def decide_url(outcome, query=""):

@@ -7,7 +7,7 @@ from accounts.models import Division, Role
 from portfolio.models import AuditLog
 from records.models import Student
 from records.services.students import school_class_create
-from tests.conftest import client_for
+from tests.builders.people import client_for
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from portfolio.models import AuditLog, WindowKind
 from records.models import CorrectionRequest, CorrectionStatus
 from records.services import corrections
 from records.services.corrections import open_corrections_count
-from tests.conftest import client_for
-from tests.test_basic_data import english, make_class, make_student
+from tests.builders.people import client_for, english
+from tests.builders.records import make_class, make_student
 
 TZ = timezone.get_fixed_timezone(8 * 60)
 
@@ -398,7 +398,7 @@ class TestResolve:
         assert filed[0].status == CorrectionStatus.OPEN
 
     def test_a_deputy_resolves_on_behalf_of_the_office(self, school, make_member, filed):
-        from tests.test_basic_data import deputy_client
+        from tests.builders.people import deputy_client
 
         client, principal, deputy = deputy_client(school, make_member, Role.REGISTRY)
         url = reverse("basicdata:correction", args=[filed[0].pk])

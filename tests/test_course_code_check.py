@@ -19,10 +19,10 @@ from accounts.models import Role
 from portfolio.models import AuditLog, Term
 from records.models import Course, CourseCodeCheck, CourseCodeList
 from records.services import courses as services
-from tests.conftest import client_for
+from tests.builders.people import client_for
+from tests.builders.records import SCHOOL, code
 
 TZ = timezone.get_fixed_timezone(8 * 60)
-SCHOOL = "123456"
 
 
 @pytest.fixture(autouse=True)
@@ -35,17 +35,6 @@ def english_client(membership):
     client = client_for(membership)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
-
-
-def code(
-    *,
-    year: int = 114,
-    school: str = SCHOOL,
-    category: str = "1",
-    attribute: str = "1",
-    seq: str = "01",
-) -> str:
-    return f"{year:03d}{school}H11101A{category}0{attribute}01{seq}"
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +18,7 @@ from records.models import CourseEnrolment, SchoolClass, Student, StudentStatus
 from records.services import course_enrolments as services
 from records.services import courses as course_services
 from records.services import students as student_services
-from tests.conftest import client_for
+from tests.builders.people import client_for, english_client
 
 GRADE = {
     "score": Decimal("78.5"),
@@ -35,12 +34,6 @@ GRADE = {
 def _english():
     with translation.override("en"):
         yield
-
-
-def english_client(membership):
-    client = client_for(membership)
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 def term_of(school, roc_year) -> Term:

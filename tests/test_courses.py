@@ -17,7 +17,7 @@ from portfolio import services as portfolio_services
 from portfolio.models import AuditLog, Term
 from records.models import Course, CourseEnrolment, Student
 from records.services import courses as services
-from tests.conftest import client_for
+from tests.builders.people import client_for
 
 TZ = timezone.get_fixed_timezone(8 * 60)
 

@@ -18,7 +18,7 @@ from records.models import (
     Student,
 )
 from records.services import courses as services
-from tests.conftest import make_school_with_year
+from tests.builders.people import make_school_with_year
 
 
 @pytest.fixture

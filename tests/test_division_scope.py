@@ -24,7 +24,7 @@ from records.services import staff as staff_services
 from records.services import students as student_services
 from submissions.models import ExtensionKind, Performance, PerformanceSource
 from submissions.services.extensions import extension_grant
-from tests.conftest import client_for
+from tests.builders.people import client_for
 
 DAY, CONTINUING = Division.DAY, Division.CONTINUING
 NAMES = {DAY: "日間甲生", CONTINUING: "進修乙生"}

@@ -11,15 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.acting import ActingContext
 from accounts.models import Division, Role
 from portfolio.models import AuditLog, Term
 from records.models import CourseEnrolment, SchoolClass, Student
 from submissions.models import ExtensionKind, WindowExtension
 from submissions.services.extensions import extension_end, extension_grant
-from tests.conftest import client_for
-from tests.test_outcome_pages import english
-from tests.test_outcomes import World, pdf
+from tests.builders.people import acting, client_for, english
+from tests.builders.portfolio import World, pdf
 
 REASON = "住院治療，出院後補交"
 
@@ -28,10 +26,6 @@ REASON = "住院治療，出院後補交"
 def _english():
     with translation.override("en"):
         yield
-
-
-def acting(membership) -> ActingContext:
-    return ActingContext(user=membership.user, membership=membership)
 
 
 @pytest.fixture

@@ -5,81 +5,21 @@ import tracemalloc
 from urllib.parse import quote
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from accounts.models import Division, Role
-from portfolio.models import AuditLog, Term
-from records.models import Course, CourseEnrolment, SchoolClass, Student
+from portfolio.models import AuditLog
+from records.models import SchoolClass, Student
 from submissions import serving
 from submissions.access import files_visible_to, may_view_file
-from submissions.models import CourseOutcome, OutcomeState, StoredFile
+from submissions.models import OutcomeState
 from submissions.serving import RangeNotSatisfiable, byte_range
-from tests.conftest import client_for
-from tests.test_files import make_mp3, make_pdf, make_png
+from tests.builders.files import make_mp3, make_pdf, make_png
+from tests.builders.people import client_for
+from tests.builders.portfolio import Files, inline
 
 MB = 1024 * 1024
-
-
-class Files:
-    """A grade-10 student (with an account) in a day class led by a homeroom teacher,
-    taking a course taught by a teacher, with files stored for them."""
-
-    def __init__(self, school, make_member):
-        self.school, self.make_member = school, make_member
-        term = Term.objects.filter(school=school).order_by("number").first()
-        self.homeroom = make_member(school, Role.HOMEROOM)
-        self.klass = SchoolClass.objects.create(
-            school=school,
-            school_year=term.school_year,
-            name="101",
-            grade=10,
-            homeroom_teacher=self.homeroom.user,
-        )
-        self.owner = make_member(school, Role.STUDENT)
-        self.student = Student.objects.create(
-            school=school,
-            user=self.owner.user,
-            student_number="S1",
-            name="甲",
-            school_class=self.klass,
-        )
-        self.teacher = make_member(school, Role.TEACHER)
-        course = Course.objects.create(
-            school=school, term=term, code="1" * 23, name="Physics", grade=10, credits=2
-        )
-        course.teachers.add(self.teacher.user)
-        self.enrolment = CourseEnrolment.objects.create(
-            school=school, student=self.student, course=course
-        )
-
-    def store(self, data: bytes, name="報告.pdf", mime="application/pdf") -> StoredFile:
-        n = StoredFile.objects.count()
-        extension = name.rpartition(".")[2]
-        stored = StoredFile.objects.create(
-            school=self.school,
-            student=self.student,
-            storage_key=f"{n:032x}.{extension}",
-            display_name=name,
-            extension=extension,
-            mime=mime,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-        )
-        default_storage.save(stored.storage_path, ContentFile(data))
-        return stored
-
-    def outcome(self, stored: StoredFile, state=OutcomeState.SUBMITTED) -> CourseOutcome:
-        return CourseOutcome.objects.create(
-            school=self.school,
-            student=self.student,
-            enrolment=self.enrolment,
-            title="Lab report",
-            description="d",
-            document=stored,
-            state=state,
-        )
 
 
 @pytest.fixture
@@ -96,10 +36,6 @@ def pdf(files):
 
 def download(stored):
     return reverse("files:download", kwargs={"pk": stored.pk})
-
-
-def inline(stored):
-    return reverse("files:inline", kwargs={"pk": stored.pk})
 
 
 def body(response) -> bytes:

@@ -19,8 +19,8 @@ from portfolio.models import AuditLog
 from submissions import tasks
 from submissions.models import Performance, PerformanceCategory, StoredFile
 from submissions.tasks import sweep, sweep_stored_files
-from tests.test_file_serving import Files
-from tests.test_files import make_mp3, make_pdf
+from tests.builders.files import make_mp3, make_pdf
+from tests.builders.portfolio import Files
 
 MB = 1024 * 1024
 HOUR = dt.timedelta(hours=1)

@@ -24,8 +24,8 @@ from pypdf import PdfWriter
 from submissions import files
 from submissions.files import CheckedFile, FileRefused, check_upload, clean_display_name
 from submissions.upload_handlers import SizeLimitUploadHandler, limit_upload_size
+from tests.builders.files import HTML, MB, MP3_FRAME, gps_exif, make_mp3, make_pdf, make_png
 
-MB = 1024 * 1024
 DOCUMENT = {"kind": "document", "allowed_types": ["pdf", "jpg", "png"], "max_bytes": 4 * MB}
 MEDIA = {"kind": "media", "allowed_types": ["mp3", "mp4"], "max_bytes": 10 * MB}
 
@@ -39,45 +39,6 @@ def _english():
 # --- files made from their bytes ------------------------------------------------------------
 
 
-def make_pdf(pages: int = 1) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
-
-
-def gps_exif() -> Image.Exif:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "PhoneMaker"
-    exif[ExifTags.Base.Artist] = "Student Wang"
-    exif[ExifTags.Base.GPSInfo] = {
-        ExifTags.GPS.GPSLatitudeRef: "N",
-        ExifTags.GPS.GPSLatitude: (25.0, 2.0, 0.0),
-        ExifTags.GPS.GPSLongitudeRef: "E",
-        ExifTags.GPS.GPSLongitude: (121.0, 33.0, 0.0),
-    }
-    return exif
-
-
-def make_png(size=(40, 30), *, exif: Image.Exif | None = None, text: bool = False) -> bytes:
-    from PIL import PngImagePlugin
-
-    image = Image.new("RGB", size, (200, 30, 30))
-    buf = io.BytesIO()
-    options = {}
-    if exif is not None:
-        options["exif"] = exif
-    if text:
-        info = PngImagePlugin.PngInfo()
-        info.add_text("Comment", "home address: 1 Secret Road")
-        info.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>GPS 25.03N</x:xmpmeta>")
-        options["pnginfo"] = info
-    image.save(buf, format="PNG", **options)
-    return buf.getvalue()
-
-
 def make_jpeg(size=(60, 40), *, exif: Image.Exif | None = None, comment: bytes = b"") -> bytes:
     image = Image.new("RGB", size, (30, 120, 200))
     buf = io.BytesIO()
@@ -88,14 +49,6 @@ def make_jpeg(size=(60, 40), *, exif: Image.Exif | None = None, comment: bytes =
         options["comment"] = comment
     image.save(buf, format="JPEG", **options)
     return buf.getvalue()
-
-
-# MPEG-1 Layer III, 128 kbps, 44.1 kHz, no padding: 144 * 128000 / 44100 = 417 bytes a frame.
-MP3_FRAME = bytes([0xFF, 0xFB, 0x90, 0x64]) + bytes(417 - 4)
-
-
-def make_mp3(frames: int = 20) -> bytes:
-    return MP3_FRAME * frames
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
@@ -123,9 +76,6 @@ def make_mp4(*, seconds: int = 5, mdat: bytes = b"") -> bytes:
 def elf_header() -> bytes:
     # 64-bit little-endian ELF, e_type 2 (executable), e_machine x86-64.
     return b"\x7fELF\x02\x01\x01\x00" + bytes(8) + struct.pack("<HHI", 2, 0x3E, 1) + bytes(200)
-
-
-HTML = b"<!DOCTYPE html>\n<html><head><title>x</title></head><body><script>alert(1)</script></body></html>\n"
 
 
 def check(data: bytes, name: str, **limits) -> CheckedFile:

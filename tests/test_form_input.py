@@ -16,7 +16,7 @@ from portfolio import exports
 from portfolio.forms import Form, ModelMultipleChoiceField, TextRules
 from portfolio.lib.text import forbidden_character, search_text, without_forbidden
 from records.imports import base, values
-from tests.test_imports import STUDENT_HEADER, csv_bytes, problems, run, student_row, xlsx_bytes
+from tests.builders.imports import STUDENT_HEADER, csv_bytes, problems, run, student_row, xlsx_bytes
 
 APPS = ("portfolio", "accounts", "records", "submissions", "certification", "portal")
 

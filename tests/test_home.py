@@ -22,8 +22,8 @@ from submissions.models import (
     PerformanceSource,
     StoredFile,
 )
-from tests.conftest import client_for
-from tests.test_outcomes import World
+from tests.builders.people import client_for
+from tests.builders.portfolio import World
 
 TZ = timezone.get_fixed_timezone(8 * 60)
 

@@ -17,8 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
+from tests.builders.matrix import MATRIX, actor_client, matrix_world
 from tests.matrix import ACTORS, OUTSIDER_ROLE
-from tests.test_permission_matrix import MATRIX, _client, world  # noqa: F401 - its fixture
 
 COMMON = (
     "page",
@@ -151,12 +151,18 @@ def _short(value: str) -> str:
     return value if len(value) <= 20 else f"{value[:10]}…({len(value)} characters)"
 
 
+@pytest.fixture
+def world(school, other_school, make_member, current_roc_year):
+    """The permission matrix's objects of this school."""
+    return matrix_world(school, other_school, make_member, current_roc_year)
+
+
 @pytest.mark.parametrize("name", sorted(MATRIX))
-def test_hostile_values_never_give_a_500(name, world, make_member, monkeypatch):  # noqa: F811
+def test_hostile_values_never_give_a_500(name, world, make_member, monkeypatch):
     method, kwargs, expected = MATRIX[name]
     actor = _actor(expected)
     with transaction.atomic():
-        client = _client(actor, expected, world, make_member)
+        client = actor_client(actor, expected, world, make_member)
     args = kwargs(world) if kwargs else {}
     url = reverse(name, kwargs=args or None)
     seen = _Seen(monkeypatch)
@@ -203,10 +209,10 @@ def test_hostile_values_never_give_a_500(name, world, make_member, monkeypatch):
         ("portal:window_add", "post", {"term", "kind", "starts_at", "note"}),
     ],
 )
-def test_the_names_a_view_reads_are_found(name, method, read, world, make_member, monkeypatch):  # noqa: F811
+def test_the_names_a_view_reads_are_found(name, method, read, world, make_member, monkeypatch):
     """The walk above tests what it finds: it must find what these views are known to read."""
     _method, kwargs, expected = MATRIX[name]
     with transaction.atomic():
-        client = _client(_actor(expected), expected, world, make_member)
+        client = actor_client(_actor(expected), expected, world, make_member)
     url = reverse(name, kwargs=kwargs(world) if kwargs else None)
     assert read <= set(_read_names(client, method, url, _Seen(monkeypatch)))

@@ -1,84 +1,33 @@
 """Record imports, the student roster and the file itself: formats, encodings, dates,
 checks, all-or-nothing writes, idempotence.
 
-The helpers here (files built with openpyxl and the csv module, valid national IDs)
-serve the other tests/test_imports_*.py modules too.
+The files (built with openpyxl and the csv module, with valid national IDs) come from
+tests/builders/imports.py, which the other import tests use too.
 """
 
-import csv
 import datetime as dt
 import io
 
 import pytest
 from django.utils import translation
-from openpyxl import Workbook
 
 from portfolio.crypto import keyed_hash
 from portfolio.lib import national_id
 from portfolio.models import AuditLog, Term
-from records.demo.students import national_id_with_checksum
 from records.imports.messages import MESSAGES, describe
 from records.models import SchoolClass, Student
-from records.services.imports import import_apply, import_preview
-
-STUDENT_HEADER = ["學號", "身分證號", "姓名", "性別", "出生日期", "班級", "座號"]
-
-
-def nid(n: int, gender: str = "1", letter: str = "A") -> str:
-    """A valid national ID, different for each ``n``."""
-    return national_id_with_checksum(letter, f"{gender}{n:07d}")
-
-
-def bad_checksum(value: str) -> str:
-    return value[:-1] + str((int(value[-1]) + 1) % 10)
-
-
-def xlsx_bytes(rows, *, sheets=None, title="學生資料") -> bytes:
-    """A workbook with ``rows`` on a sheet ``title``; ``sheets`` (name -> rows) first."""
-    book = Workbook()
-    book.remove(book.active)
-    for name, sheet_rows in (sheets or {}).items():
-        sheet = book.create_sheet(name)
-        for row in sheet_rows:
-            sheet.append(row)
-    sheet = book.create_sheet(title)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def csv_bytes(rows, encoding: str = "utf-8-sig") -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode(encoding)
-
-
-def student_row(i: int, *, class_name="101", seat=None, name=None, gender="1", born="0980321"):
-    return [f"S{i:04d}", nid(i, gender), name or f"學生{i}", gender, born, class_name, seat or i]
-
-
-def roster(count: int, **kwargs) -> list[list]:
-    return [STUDENT_HEADER, *(student_row(i, **kwargs) for i in range(1, count + 1))]
-
-
-def run(kind, data, school, *, term=None, apply=False, name="file.xlsx", by=None):
-    arguments = {
-        "kind": kind,
-        "stream": io.BytesIO(data),
-        "file_name": name,
-        "school": school,
-        "term": term,
-    }
-    if apply:
-        return import_apply(by=by, **arguments)
-    return import_preview(**arguments)
-
-
-def problems(result) -> set[tuple]:
-    """(row, column, code) of every problem."""
-    return {(p["row"], p["column"], p["code"]) for p in result["errors"]}
+from records.services.imports import import_preview
+from tests.builders.imports import (
+    STUDENT_HEADER,
+    bad_checksum,
+    csv_bytes,
+    nid,
+    problems,
+    roster,
+    run,
+    student_row,
+    xlsx_bytes,
+)
 
 
 @pytest.fixture

@@ -16,19 +16,20 @@ from accounts.models import Role
 from portfolio.models import AuditLog, Job, JobStatus, Term
 from records.imports import KINDS
 from records.models import AttendanceSummary, CadrePost, Club, ClubMembership, Student
-from tests.conftest import client_for
-from tests.test_imports import (
+from tests.builders.imports import (
     STUDENT_HEADER,
     bad_checksum,
     csv_bytes,
     nid,
+    page,
     problems,
     roster,
     run,
+    start,
     student_row,
     xlsx_bytes,
 )
-from tests.test_imports_pages import english, page, start
+from tests.builders.people import client_for, english
 
 INDEX = reverse("imports:index")
 CADRE_HEADER = [

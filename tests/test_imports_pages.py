@@ -5,7 +5,6 @@ import io
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -22,15 +21,19 @@ from records.imports import KINDS
 from records.imports.messages import describe
 from records.models import Student
 from records.services import imports as services
-from tests.conftest import client_for
-from tests.test_imports import (
+from tests.builders.imports import (
+    INDEX,
     STUDENT_HEADER,
     bad_checksum,
     nid,
+    page,
     roster,
+    start,
     student_row,
+    upload,
     xlsx_bytes,
 )
+from tests.builders.people import client_for, english
 
 
 @pytest.fixture
@@ -38,46 +41,14 @@ def term(school, current_roc_year) -> Term:
     return Term.objects.get(school=school, school_year__roc_year=current_roc_year, number=1)
 
 
-INDEX = reverse("imports:index")
-
-
 @pytest.fixture
 def registry(school, make_member):
     return make_member(school, Role.REGISTRY, username="rita")
 
 
-def english(client):
-    """Pages in English, as if the user had switched the language."""
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
-
-
 @pytest.fixture
 def rita(registry):
     return english(client_for(registry))
-
-
-def upload(data: bytes, name: str = "roster.xlsx") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data)
-
-
-def start(client, data, capture, *, kind="students", term=None, name="roster.xlsx"):
-    """Post a file to the import page; the preview job runs on commit."""
-    form = {"kind": kind, "file": upload(data, name)}
-    if term is not None:
-        form["term"] = term.pk
-    with capture(execute=True):
-        response = client.post(INDEX, form)
-    assert response.status_code == 302, response.content.decode()[:2000]
-    job = Job.objects.latest("pk")
-    assert response.url == reverse("imports:detail", args=[job.pk])
-    return job
-
-
-def page(client, job, **query) -> str:
-    response = client.get(reverse("imports:detail", args=[job.pk]), query)
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 # Pages ---------------------------------------------------------------------------------

@@ -8,15 +8,7 @@ from accounts import services as account_services
 from accounts.models import Role
 from portfolio.models import AuditLog, Term
 from records.models import Course, CourseEnrolment, Student
-from tests.test_imports import (
-    bad_checksum,
-    csv_bytes,
-    nid,
-    problems,
-    roster,
-    run,
-    xlsx_bytes,
-)
+from tests.builders.imports import bad_checksum, csv_bytes, nid, problems, roster, run, xlsx_bytes
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from accounts.models import Role
 from portfolio import jobs
 from portfolio.models import Job, JobStatus
-from tests.conftest import client_for
+from tests.builders.people import client_for
 
 
 @pytest.fixture

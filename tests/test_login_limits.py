@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
-from tests.conftest import PASSWORD
+from tests.builders.people import PASSWORD
 
 SCHOOL_WIFI = "198.51.100.20"
 PROXY = "10.0.0.2"

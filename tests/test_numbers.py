@@ -12,10 +12,9 @@ from portfolio.lib.numbers import MAX_ID, parse_id, parse_ids, parse_int, whole_
 from portfolio.models import Term
 from records.models import Course, SchoolClass
 from submissions.serving import byte_range
-from tests.conftest import client_for
-from tests.test_course_enrolments import english_client
-from tests.test_file_serving import Files, inline
-from tests.test_files import make_mp3
+from tests.builders.files import make_mp3
+from tests.builders.people import client_for, english_client
+from tests.builders.portfolio import Files, inline
 
 HUGE = "9" * 5000
 

@@ -17,18 +17,14 @@ from portfolio.models import AuditLog, Window, WindowKind
 from records.models import CourseEnrolment, Student
 from submissions.models import CourseOutcome, OutcomeState, StoredFile
 from submissions.services import outcomes as outcome_services
-from tests.conftest import at_once, client_for, stored_files
-from tests.test_files import HTML, MB, make_mp3, make_pdf, make_png
-from tests.test_outcomes import World
+from tests.builders.concurrency import at_once
+from tests.builders.files import HTML, MB, make_mp3, make_pdf, make_png, stored_files
+from tests.builders.people import client_for, english
+from tests.builders.portfolio import World, student_client
 
 ADD = reverse("outcomes:add")
 PORTFOLIO = reverse("outcomes:portfolio")
 XHR = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
-
-
-def english(client):
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
 
 
 def pdf(name="report.pdf", data=None):
@@ -48,14 +44,6 @@ def inside(world):
     """Inside the outcome-upload window (time stands still, so sessions stay valid)."""
     with time_machine.travel(world.inside, tick=False):
         yield world.inside
-
-
-def student_client(world, make_member, student=None):
-    student = student or world.student
-    member = make_member(world.school, Role.STUDENT)
-    student.user = member.user
-    student.save()
-    return english(client_for(member))
 
 
 @pytest.fixture

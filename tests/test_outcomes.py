@@ -11,108 +11,21 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone, translation
 
-from portfolio.models import AuditLog, SchoolPolicy, Term, Window, WindowKind
-from records.models import Course, CourseEnrolment, SchoolClass, Student
+from portfolio.models import AuditLog
+from records.models import CourseEnrolment, Student
 from submissions.models import CourseOutcome, OutcomeState, StoredFile
 from submissions.services import outcomes as outcome_services
 from submissions.services import stored_files as stored_files_service
 from submissions.services.outcomes import outcome_replace_file, outcome_upload, outcome_withdraw
-from tests.conftest import at_once, stored_files
-from tests.test_files import HTML, make_mp3, make_pdf
-
-TAIPEI = dt.timezone(dt.timedelta(hours=8))
+from tests.builders.concurrency import at_once
+from tests.builders.files import HTML, make_mp3, make_pdf, stored_files
+from tests.builders.portfolio import World, pdf
 
 
 @pytest.fixture(autouse=True)
 def _english():
     with translation.override("en"):
         yield
-
-
-def at(day: dt.date, hour: int = 12) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=TAIPEI)
-
-
-def pdf(name: str = "report.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, make_pdf(), content_type="application/pdf")
-
-
-class World:
-    """A grade-10 student taking a credited course in term 1, an upload window after it."""
-
-    def __init__(self, school):
-        self.school = school
-        self.term1, self.term2 = Term.objects.filter(school=school).order_by("number")
-        year = self.term1.school_year
-        self.policy = SchoolPolicy.objects.get(school_year=year)
-        self.policy.outcome_upload_cap_per_term = 2
-        self.policy.save()
-        self.klass = SchoolClass.objects.create(
-            school=school, school_year=year, name="101", grade=10
-        )
-        self.student = Student.objects.create(
-            school=school, student_number="S1", name="甲", school_class=self.klass
-        )
-        self.enrolment = self.enrol(self.student, self.term1, "Physics", credits=2)
-        self.opens = at(self.term1.closing_day + dt.timedelta(days=1), 8)
-        self.closes = at(self.term1.closing_day + dt.timedelta(days=20), 17)
-        self.window = Window.objects.create(
-            school=school,
-            term=self.term1,
-            kind=WindowKind.OUTCOME_UPLOAD,
-            starts_at=self.opens,
-            ends_at=self.closes,
-        )
-        self.inside = self.opens + dt.timedelta(days=2)
-
-    def enrol(self, student, term, name, *, credits=2, code=None):
-        course = Course.objects.create(
-            school=self.school,
-            term=term,
-            code=code or f"1130{name[:3].upper()}{term.number}".ljust(23, "0")[:23],
-            name=name,
-            grade=10,
-            credits=credits,
-        )
-        return CourseEnrolment.objects.create(school=self.school, student=student, course=course)
-
-    def upload(self, **overrides):
-        args = {
-            "student": self.student,
-            "enrolment": self.enrolment,
-            "title": "Lab report",
-            "description": "Measuring g with a pendulum.",
-            "document": pdf(),
-            "media": None,
-            "by": None,
-            "now": self.inside,
-        }
-        args.update(overrides)
-        return outcome_upload(**args)
-
-    def row(self, enrolment=None, state=OutcomeState.SUBMITTED):
-        """An outcome made directly (no file on disk), for counting."""
-        enrolment = enrolment or self.enrolment
-        n = StoredFile.objects.count()
-        stored = StoredFile.objects.create(
-            school=self.school,
-            student=enrolment.student,
-            storage_key=f"{n:032x}.pdf",
-            display_name="x.pdf",
-            extension="pdf",
-            mime="application/pdf",
-            size=1,
-            sha256="0" * 64,
-        )
-        return CourseOutcome.objects.create(
-            school=self.school,
-            student=enrolment.student,
-            enrolment=enrolment,
-            title="t",
-            description="d",
-            document=stored,
-            state=state,
-        )
 
 
 @pytest.fixture

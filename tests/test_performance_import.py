@@ -17,8 +17,8 @@ from records.imports import kinds_for
 from records.imports.messages import describe
 from records.models import Student
 from submissions.models import Performance, PerformanceSource, PerformanceState
-from tests.conftest import client_for
-from tests.test_imports import csv_bytes, problems, roster, run, xlsx_bytes
+from tests.builders.imports import csv_bytes, problems, roster, run, xlsx_bytes
+from tests.builders.people import client_for
 
 HEADER = [
     "學號",

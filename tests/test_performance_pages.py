@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 from accounts.models import Role
 from records.models import SchoolClass, Student
 from submissions.models import Performance, PerformanceSource, PerformanceState, StoredFile
-from tests.conftest import client_for, stored_files
-from tests.test_files import HTML, make_pdf
-from tests.test_performances import World, pdf
+from tests.builders.files import HTML, make_pdf, stored_files
+from tests.builders.people import client_for
+from tests.builders.performances import World, pdf
 
 ADD = reverse("performances:add")
 PORTFOLIO = reverse("outcomes:portfolio")

@@ -31,10 +31,9 @@ from submissions.models import (
 )
 from submissions.services.outcomes import outcome_withdraw
 from submissions.services.stored_files import store, stored_file_row
-from tests.conftest import client_for
-from tests.test_files import MB, MP3_FRAME, make_mp3, make_pdf, make_png
-from tests.test_outcome_pages import english
-from tests.test_outcomes import World, pdf
+from tests.builders.files import MB, MP3_FRAME, make_mp3, make_pdf, make_png
+from tests.builders.people import client_for, english
+from tests.builders.portfolio import World, pdf
 
 LIMITS = {"allowed_types": ["pdf", "jpg", "png", "mp3", "mp4"], "max_bytes": 10 * MB}
 

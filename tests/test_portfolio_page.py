@@ -22,8 +22,7 @@ from submissions.models import (
     PerformanceState,
     StoredFile,
 )
-from tests.test_outcome_pages import student_client
-from tests.test_outcomes import World
+from tests.builders.portfolio import World, student_client
 
 PORTFOLIO = reverse("outcomes:portfolio")
 MIMES = {

@@ -25,9 +25,9 @@ from submissions import serving
 from submissions.models import CourseOutcome, StoredFile
 from submissions.services import outcomes as outcome_services
 from submissions.tasks import sweep
-from tests.conftest import client_for
-from tests.test_files import make_pdf
-from tests.test_outcomes import World
+from tests.builders.files import make_pdf
+from tests.builders.people import client_for
+from tests.builders.portfolio import World
 
 REGION = "us-east-1"
 KEYS = {"aws_access_key_id": "test-key", "aws_secret_access_key": "test-secret"}

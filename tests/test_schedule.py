@@ -19,7 +19,7 @@ from portfolio.models import (
     WindowKind,
     WindowState,
 )
-from tests.conftest import client_for
+from tests.builders.people import client_for
 
 TZ = timezone.get_fixed_timezone(8 * 60)
 

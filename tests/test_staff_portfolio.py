@@ -16,9 +16,8 @@ from submissions.models import (
     PerformanceCategory,
     PerformanceSource,
 )
-from tests.conftest import client_for
-from tests.test_outcome_pages import english
-from tests.test_outcomes import World
+from tests.builders.people import client_for, english
+from tests.builders.portfolio import World
 
 
 @pytest.fixture

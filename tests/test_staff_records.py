@@ -9,7 +9,6 @@ import io
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -21,7 +20,6 @@ from openpyxl import load_workbook
 from accounts import acting
 from accounts import services as account_services
 from accounts.models import Division, Role
-from portfolio.crypto import keyed_hash
 from portfolio.models import AuditLog, Term
 from records.models import (
     AttendanceSummary,
@@ -36,54 +34,13 @@ from records.models import (
 )
 from records.services import staff as services
 from records.services import students as student_services
-from tests.conftest import client_for
+from tests.builders.people import client_for, english
+from tests.builders.records import make_class, make_students
 
 TZ = timezone.get_fixed_timezone(8 * 60)
 
 
 # --- Helpers ----------------------------------------------------------------------------------
-
-
-def english(client: Client) -> Client:
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    return client
-
-
-def make_class(school, year, name="101", grade=10, homeroom=None):
-    return student_services.school_class_create(
-        school=school,
-        school_year=year,
-        name=name,
-        grade=grade,
-        division=Division.DAY,
-        homeroom_teacher=homeroom,
-        by=None,
-    )
-
-
-def make_students(school, school_class, count, *, prefix="S", start=1):
-    """``count`` students of ``school_class`` in one query, national IDs set."""
-    students = []
-    for n in range(start, start + count):
-        national_id = f"A1{ord(prefix[0]) % 100:02d}{n:06d}"
-        students.append(
-            Student(
-                school=school,
-                student_number=f"{prefix}{n:05d}",
-                name=f"學生{prefix}{n}",
-                school_class=school_class,
-                seat_number=(n - start) % 99 + 1,
-                national_id=national_id,
-                national_id_hash=keyed_hash(national_id),
-                gender="1" if n % 2 else "2",
-                birth_date=dt.date(2010, 1, 1) + dt.timedelta(days=n),
-            )
-        )
-    Student.objects.bulk_create(students)
-    numbers = [s.student_number for s in students]
-    return list(
-        Student.objects.filter(school=school, student_number__in=numbers).order_by("student_number")
-    )
 
 
 def xlsx_rows(response) -> list[tuple]:

@@ -14,8 +14,8 @@ from accounts.models import Role
 from portfolio import services as portfolio_services
 from portfolio.models import Term
 from records.models import Course, CourseEnrolment
-from tests.conftest import client_for
-from tests.test_staff_records import make_class, make_students
+from tests.builders.people import client_for
+from tests.builders.records import make_class, make_students
 
 # The figure the bench reports as ``roster_page_queries`` comes from this test.
 ROSTER_BIG = 900

@@ -24,9 +24,10 @@ from certification.services import RejectionReason, rejection_text
 from records.models import CourseEnrolment
 from submissions.models import CourseOutcome, OutcomeState
 from submissions.services.outcomes import outcome_upload
-from tests.browser.test_pages import focused, sign_in, tab_to
-from tests.test_certification import CertWorld
-from tests.test_files import make_pdf
+from tests.browser.helpers import focused, tab_to
+from tests.browser.helpers import sign_in_with_keys as sign_in
+from tests.builders.certification import CertWorld
+from tests.builders.files import make_pdf
 
 pytestmark = pytest.mark.browser
 

@@ -15,21 +15,13 @@ from accounts.models import Role
 from portfolio.models import AuditLog
 from records.imports.messages import describe
 from records.models import SchoolClass, Student
-from tests.conftest import PASSWORD
-from tests.test_imports import bad_checksum, roster, xlsx_bytes
+from tests.browser.helpers import sign_in
+from tests.builders.imports import bad_checksum, roster, xlsx_bytes
 
 pytestmark = pytest.mark.browser
 
 ZH = "zh-hant"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
 
 
 def upload(page: Page, name: str, data: bytes) -> None:

@@ -20,7 +20,9 @@ from accounts.models import Division, Role
 from portfolio import rules
 from portfolio.lib import roc
 from portfolio.models import AuditLog, Window, WindowKind
-from tests.conftest import PASSWORD
+from tests.browser.helpers import focused, tab_to
+from tests.browser.helpers import sign_in_with_keys as sign_in
+from tests.builders.people import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -36,33 +38,6 @@ def label(choice, language: str = ZH) -> str:
 def label_of_login(language: str) -> str:
     with translation.override(language):
         return str(LoginForm().fields["login"].label)
-
-
-def focused(page: Page, selector: str) -> bool:
-    return page.evaluate(
-        "sel => !!document.activeElement && document.activeElement.matches(sel)", selector
-    )
-
-
-def tab_to(page: Page, selector: str, limit: int = 40) -> None:
-    """Press Tab until ``selector`` has the focus, as a keyboard user would."""
-    for _ in range(limit):
-        if focused(page, selector):
-            return
-        page.keyboard.press("Tab")
-    assert focused(page, selector), f"{selector} never got the focus by Tab"
-
-
-def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Sign in at /accounts/login/ with the keyboard only: Tab, type, Tab, type, Enter."""
-    page.goto("/accounts/login/")
-    tab_to(page, "#id_login")
-    page.keyboard.type(username)
-    page.keyboard.press("Tab")
-    assert focused(page, "#id_password")
-    page.keyboard.type(password)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def at_home(page: Page, live_server) -> None:

@@ -16,21 +16,31 @@ from playwright.sync_api import expect
 from portfolio.models import Window, WindowKind
 from submissions.models import Performance, PerformanceState, StoredFile
 from submissions.services.performances import video_url_problem
-from tests.browser import test_portfolio_browser as outcomes
-from tests.browser.test_import_browser import sign_in
-from tests.browser.test_portfolio_browser import (
+from tests.browser.helpers import (
     assert_nothing_lost_or_left,
     file_input,
+    give_account,
     on_disk,
+    outcome_world,
+    sign_in,
     zh,
 )
-from tests.test_files import make_pdf
+from tests.builders.files import make_pdf
 
 pytestmark = pytest.mark.browser
 
 # The same student, course and open outcome window as the outcome tests.
-world = outcomes.world
-amy = outcomes.amy
+
+
+@pytest.fixture
+def world(school, storage_dir):
+    return outcome_world(school)
+
+
+@pytest.fixture
+def amy(world, make_member):
+    return give_account(world, make_member)
+
 
 CAP = 10
 USED_THIS_YEAR = "%(used)s of %(cap)s used this year; items entered by the school do not count."

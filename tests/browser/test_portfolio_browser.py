@@ -8,7 +8,6 @@ words are rendered by this process in the page's language (Traditional Chinese b
 so the tests hold whether or not the catalogue has a given string yet.
 """
 
-import datetime as dt
 import io
 import re
 import zipfile
@@ -17,37 +16,35 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
-from django.utils.translation import gettext
 from PIL import ExifTags, Image
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import Role
-from portfolio.models import Window
 from records.models import Student
 from submissions.files import FileRefused, check_upload, mb_to_bytes
 from submissions.models import CourseOutcome, OutcomeState, StoredFile
-from tests.browser.test_import_browser import sign_in
-from tests.browser.test_pages import focused, tab_to
-from tests.conftest import stored_files
-from tests.test_files import HTML, MB, gps_exif, make_mp3, make_pdf, make_png
-from tests.test_outcomes import World
+from tests.browser.helpers import (
+    PDF,
+    ZH,
+    assert_nothing_lost_or_left,
+    file_input,
+    focused,
+    give_account,
+    on_disk,
+    outcome_world,
+    sign_in,
+    tab_to,
+    zh,
+)
+from tests.builders.files import HTML, MB, gps_exif, make_mp3, make_pdf, make_png
 
 pytestmark = pytest.mark.browser
 
-ZH = "zh-hant"
-PDF = "application/pdf"
 PORTFOLIO_ITEM = re.compile(r"/portfolio/#outcome-\d+$")
 USED_THIS_TERM = "%(used)s of %(cap)s used this term"
 
 
 # --- words and files ---------------------------------------------------------------------------
-
-
-def zh(message: str, **params) -> str:
-    """``message`` as the page says it (Traditional Chinese), with its parameters."""
-    with translation.override(ZH):
-        text = gettext(message)
-    return text % params if params else text
 
 
 def state_label(state: OutcomeState) -> str:
@@ -79,41 +76,17 @@ def refusal(data: bytes, name: str, policy, kind: str = "document") -> str:
         return refused.value.message()
 
 
-def file_input(name: str, data: bytes, mime: str = PDF) -> list[dict]:
-    return [{"name": name, "mimeType": mime, "buffer": data}]
-
-
-def on_disk(storage_dir: Path) -> set[str]:
-    """The students' files in the storage folder, as storage paths."""
-    return {p.relative_to(storage_dir).as_posix() for p in stored_files(storage_dir / "files")}
-
-
-def assert_nothing_lost_or_left(storage_dir: Path) -> None:
-    """Every file row has its file on disk and every file on disk has its row."""
-    assert on_disk(storage_dir) == {s.storage_path for s in StoredFile.objects.all()}
-
-
 # --- the world ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def world(school, storage_dir):
-    """tests/test_outcomes.py's student and credited course, the upload window open now."""
-    world = World(school)
-    now = timezone.now()
-    Window.objects.filter(pk=world.window.pk).update(
-        starts_at=now - dt.timedelta(days=1), ends_at=now + dt.timedelta(days=5)
-    )
-    return world
+    return outcome_world(school)
 
 
 @pytest.fixture
 def amy(world, make_member):
-    """The world's student, with an account of her own."""
-    member = make_member(world.school, Role.STUDENT, username="amy")
-    world.student.user = member.user
-    world.student.save()
-    return member
+    return give_account(world, make_member)
 
 
 def term_counter(page: Page, world) -> Locator:

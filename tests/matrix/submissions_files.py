@@ -8,8 +8,8 @@ views gets 404, as if the file did not exist.
 
 from accounts.models import Role
 from submissions.models import OutcomeState
+from tests.builders.files import make_pdf
 from tests.matrix import only, outcome_for_matrix
-from tests.test_files import make_pdf
 
 R = Role
 

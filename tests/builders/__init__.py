@@ -1,0 +1,11 @@
+"""What tests build their data and requests with, shared by every test file (a test file
+never imports another: tests/test_test_layout.py checks).
+
+- ``people``: schools with a year, members, signed-in clients, acting contexts, English pages;
+- ``files``: real small files (PDF, PNG with GPS, MP3, MP4) and what storage holds;
+- ``imports``: import files (xlsx, CSV) and running an import;
+- ``records``: classes, students, course codes;
+- ``portfolio``: a student with courses and outcomes (``World``), performances, files served;
+- ``certification``: the certification world;
+- ``concurrency``: calls run at once in threads.
+"""
