@@ -150,6 +150,9 @@ def test_cap_counts_only_the_students_own(world):
     world.row(other_enrolment)
     world.upload()
     world.upload()
+    # Another student's two outcomes took none of this student's two places.
+    assert CourseOutcome.objects.counting_toward_cap(world.student, world.term1).count() == 2
+    assert CourseOutcome.objects.counting_toward_cap(other, world.term1).count() == 2
 
 
 def test_non_credited_course_is_refused(world):

@@ -78,7 +78,8 @@ class TestOutcomeUploadRule:
             create(term2, WindowKind.OUTCOME_UPLOAD, at(term2.starts_on), at(term2.closing_day))
 
     def test_other_kinds_may_close_early(self, term1):
-        create(term1, WindowKind.CERTIFICATION, at(term1.starts_on), at(term1.closing_day))
+        window = create(term1, WindowKind.CERTIFICATION, at(term1.starts_on), at(term1.closing_day))
+        assert window.pk and window.ends_at == at(term1.closing_day)
 
 
 class TestReceiptRule:
@@ -95,9 +96,10 @@ class TestReceiptRule:
 
     def test_three_calendar_days_to_the_last_minute_is_allowed(self, term1):
         day = term1.ends_on - dt.timedelta(days=5)
-        create(
+        window = create(
             term1, WindowKind.RECEIPT_CONFIRMATION, at(day), at(day + dt.timedelta(days=2), 23, 59)
         )
+        assert window.pk and window.ends_at == at(day + dt.timedelta(days=2), 23, 59)
 
 
 class TestGeneralRules:
@@ -130,13 +132,19 @@ class TestGeneralRules:
             at(term1.starts_on + dt.timedelta(days=10)),
             grade=10,
         )
-        create(
+        second = create(
             term1,
             WindowKind.SELECTION,
             at(term1.starts_on),
             at(term1.starts_on + dt.timedelta(days=10)),
             grade=11,
         )
+        assert sorted(
+            Window.objects.filter(term=term1, kind=WindowKind.SELECTION).values_list(
+                "grade", flat=True
+            )
+        ) == [10, 11]
+        assert second.grade == 11
 
     def test_self_check_date_outside_window_is_refused(self, term1):
         with pytest.raises(ValidationError) as exc:

@@ -19,9 +19,7 @@ def imports_of_test_files() -> list[str]:
                 modules = [alias.name for alias in node.names]
             for module in modules:
                 last = module.split(".")[-1]
-                if module.startswith("tests.") and (
-                    last.startswith("test_") or last == "conftest"
-                ):
+                if module.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
                     found.append(f"{path.relative_to(TESTS)} imports {module}")
     return found
 
