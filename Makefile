@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install install-dev migrate messages lint format bench prodcheck worker beat clean
+.PHONY: run test quick install install-dev migrate messages lint format bench prodcheck worker beat clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ run: install messages migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# Both cores: xdist workers, the real-worker tests kept together (--dist loadgroup).
+XDIST := -n auto --dist loadgroup
+
 test: install-dev messages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# Day to day: everything but the browser and real-worker tests.
+quick: install-dev messages
+	$(PY) -m pytest $(XDIST) -m "not browser and not celery_worker" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -17,6 +18,34 @@ from accounts import services as account_services  # noqa: E402
 from accounts.models import Division, Membership, Role  # noqa: E402
 from portfolio.lib import roc  # noqa: E402
 from tests.builders.people import PASSWORD, client_for, make_school_with_year
+
+
+def _redis_db(url: str, offset: int, avoid: set[int]) -> str:
+    """``url`` on another Redis database number, ``offset`` along and not one of ``avoid``."""
+    base, number = url.rsplit("/", 1)
+    db = int(number or 0)
+    for step in range(offset, offset + 16):
+        candidate = (db + step) % 16
+        if candidate not in avoid:
+            return f"{base}/{candidate}"
+    raise RuntimeError("no Redis database left")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_per_xdist_worker(worker_id):
+    """Each xdist worker on a Redis cache of its own: tests empty the cache (rate limits),
+    which would otherwise clear another worker's counters mid-test. The broker's database
+    is never taken (the real-worker tests queue there)."""
+    cache = settings.CACHES["default"]
+    location = str(cache.get("LOCATION", ""))
+    if worker_id == "master" or not location.startswith("redis"):
+        yield
+        return
+    broker = settings.CELERY_BROKER_URL or ""
+    avoid = {int(broker.rsplit("/", 1)[1] or 0)} if broker.startswith("redis") else set()
+    own = _redis_db(location, int(worker_id.removeprefix("gw")), avoid)
+    with override_settings(CACHES={"default": {**cache, "LOCATION": own}}):
+        yield
 
 
 @pytest.fixture(autouse=True)

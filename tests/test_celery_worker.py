@@ -32,6 +32,8 @@ ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
 
 pytestmark = [
     pytest.mark.celery_worker,
+    # One xdist worker runs them all: they share the broker's queue.
+    pytest.mark.xdist_group("celery_worker"),
     pytest.mark.skipif(not BROKER, reason="CELERY_BROKER_URL is not set"),
     pytest.mark.skipif(
         not ON_POSTGRES, reason="needs PostgreSQL: a worker process cannot see SQLite's test DB"
