@@ -126,6 +126,10 @@ def worker(django_db_setup):
                     pytest.fail(
                         f"celery worker not ready after {READY_SECONDS} s:\n{_log_tail(log)}"
                     )
+            # Another worker on this queue would take some of these tests' tasks and run them
+            # on its own database: fail plainly rather than count wrong.
+            others = [host for reply in replies for host in reply if name not in host]
+            assert not others, f"other workers consume this broker's queue: {others}"
             yield process
             assert process.poll() is None, f"celery worker died:\n{_log_tail(log)}"
         finally:
