@@ -6,6 +6,7 @@ from pathlib import Path
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from accounts.models import Role
 from portfolio.models import Window
@@ -28,6 +29,26 @@ def tab_to(page: Page, selector: str, limit: int = 40) -> None:
             return
         page.keyboard.press("Tab")
     assert focused(page, selector), f"{selector} never got the focus by Tab"
+
+
+def choose_file_with_keys(page: Page, selector: str, files: list[dict]) -> None:
+    """Tab to the file input ``selector``, open its chooser with Space, and pick ``files``.
+
+    Under load Chromium now and then lets a key press go by without opening the chooser;
+    the press is repeated (twice at most), as a person would press again.
+    """
+    tab_to(page, selector)
+    for attempt in range(3):
+        try:
+            with page.expect_file_chooser(timeout=5000) as chooser:
+                page.keyboard.press("Space")
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            assert focused(page, selector)
+            continue
+        chooser.value.set_files(files)
+        return
 
 
 def sign_in_with_keys(page: Page, username: str, password: str = PASSWORD) -> None:

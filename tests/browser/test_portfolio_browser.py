@@ -27,6 +27,7 @@ from tests.browser.helpers import (
     PDF,
     ZH,
     assert_nothing_lost_or_left,
+    choose_file_with_keys,
     file_input,
     focused,
     give_account,
@@ -413,10 +414,7 @@ def test_the_add_form_works_with_the_keyboard_only(live_server, page, world, amy
     page.keyboard.press("ArrowDown")
     expect(page.locator("#id_enrolment")).to_have_value(str(world.enrolment.pk))
 
-    tab_to(page, "#id_document")
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(file_input("keyboard.pdf", make_pdf()))
+    choose_file_with_keys(page, "#id_document", file_input("keyboard.pdf", make_pdf()))
     tab_to(page, "main button[value=submit]")
     page.keyboard.press("Space")
     expect(page).to_have_url(PORTFOLIO_ITEM)
