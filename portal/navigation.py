@@ -22,6 +22,7 @@ class Link:
 
 LINKS = [
     Link("outcomes:portfolio", _("My portfolio"), (R.STUDENT,)),
+    Link("selection:index", _("Select for the central database"), (R.STUDENT,)),
     Link("basicdata:mine", _("My basic data"), (R.STUDENT,)),
     Link("certification:queue", _("Certification queue"), (R.TEACHER,)),
     Link("certification:proxy", _("Proxy certification"), (R.REGISTRY,)),

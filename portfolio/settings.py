@@ -269,6 +269,10 @@ CELERY_BEAT_SCHEDULE = {
         # Hourly, so that a file kept "a day" goes within the 25th hour.
         "schedule": crontab(minute=17),
     },
+    "lock-selections": {
+        "task": "submissions.tasks.lock_selections",
+        "schedule": crontab(minute="*/5"),
+    },
     "sweep-stored-files": {
         "task": "submissions.tasks.sweep_stored_files",
         "schedule": crontab(hour=3, minute=30),  # CELERY_TIMEZONE: Asia/Taipei

@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("submissions.urls.files")),
     path("", include("submissions.urls.performances")),
     path("", include("submissions.urls.outcomes")),
+    path("", include("submissions.urls.selection")),
     path("", include("certification.urls")),
 ]

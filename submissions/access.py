@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.acting import ActingContext
 from accounts.models import Role
-from portfolio.models import Job
+from portfolio.models import Job, SchoolYear
 from records.access import OFFICE_ROLES, get_own_student, students_visible_to
 from records.models import Student
 from submissions.models import (
@@ -147,3 +147,18 @@ def extensions_visible_to(acting: ActingContext) -> QuerySet[WindowExtension]:
 def get_extension_for(acting: ActingContext, pk: int) -> WindowExtension:
     """An extension of a student the acting office may see; 404 for any other."""
     return get_object_or_404(extensions_visible_to(acting), pk=pk)
+
+
+# --- The student's selection for the central database ---------------------------------------
+
+
+def get_own_selection_year_for(acting: ActingContext, roc_year: int) -> tuple[Student, SchoolYear]:
+    """The acting student and a school year of theirs with a selection (window or saved);
+    404 for any other year, another school's, or no record."""
+    from submissions.services.selection import years_to_select
+
+    student = own_student_or_404(acting)
+    for school_year in years_to_select(student):
+        if school_year.roc_year == roc_year:
+            return student, school_year
+    raise Http404

@@ -24,6 +24,15 @@ register_actions(
     },
 )
 register_actions(
+    "selection",
+    _("Selection for the central database"),
+    {
+        "selection.save": _("Selection saved by the student"),
+        "selection.confirm": _("Selection confirmed by the student"),
+        "selection.lock": _("Selection made final when its window closed"),
+    },
+)
+register_actions(
     "files",
     _("Files"),
     {

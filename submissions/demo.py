@@ -22,7 +22,8 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from accounts.models import Role
-from portfolio.models import School, SchoolYear
+from portfolio.models import School, SchoolYear, Window, WindowKind
+from portfolio.services import window_create
 from records.models import CourseEnrolment, Student
 from submissions.files import CheckedFile, check_upload
 from submissions.models import (
@@ -38,6 +39,7 @@ from submissions.performance_categories import clean_details
 from submissions.services.stored_files import delete_paths, store, stored_file_row
 
 DEMO_CLASS = "101"
+DEMO_GRADE = 10
 DEMO_STUDENTS = 10
 # (title, short description, file type) of each outcome; {course} is the course's name.
 OUTCOMES = [
@@ -187,6 +189,30 @@ def seed(*, school: School, year: SchoolYear, staff: dict) -> None:
             delete_paths(paths)
             raise
     _school_entered(students, year, staff["affairs"])
+    _selection_window(year)
+
+
+def _selection_window(year: SchoolYear) -> None:
+    """Grade 10's selection window open from the day the demo is loaded for three weeks, so
+    that s001 to s010 can select their certified outcomes whatever day it is tried (the
+    school's own schedule has it in July)."""
+    if Window.objects.filter(
+        term__school_year=year, kind=WindowKind.SELECTION, grade=DEMO_GRADE
+    ).exists():
+        return
+    today = timezone.localdate()
+    terms = list(year.terms.order_by("number"))
+    term = next((t for t in terms if t.starts_on <= today <= t.ends_on), terms[0])
+    opens = timezone.make_aware(dt.datetime.combine(today, dt.time()))
+    window_create(
+        term=term,
+        kind=WindowKind.SELECTION,
+        grade=DEMO_GRADE,
+        starts_at=opens,
+        ends_at=opens + dt.timedelta(days=21, hours=23, minutes=59),
+        note="示範：一年級勾選提前開放",
+        by=None,
+    )
 
 
 def _school_entered(students: list[Student], year: SchoolYear, affairs) -> None:

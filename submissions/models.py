@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from portfolio.models import Term
 
 
+class FileFault(models.TextChoices):
+    MISSING = "missing", _("The file is missing from storage")
+    MISMATCH = "mismatch", _("The file no longer matches its checksum")
+
+
 class StoredFile(models.Model):
     """A checked upload kept in the default storage under ``files/<school code>/<key>``.
 
@@ -34,6 +39,9 @@ class StoredFile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # When the nightly sweep last read the file back and found the same sha256.
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the sweep last found wrong with the file, if anything: such a file cannot be
+    # selected for the central database until it is replaced (or found whole again).
+    fault = models.CharField(max_length=16, choices=FileFault.choices, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("stored file")
@@ -161,6 +169,7 @@ class CourseOutcome(models.Model):
 class ExtensionKind(models.TextChoices):
     OUTCOME_UPLOAD = "outcome_upload", _("Course-outcome upload")
     PERFORMANCE_UPLOAD = "performance_upload", _("Diverse-performance upload")
+    SELECTION = "selection", _("Selection for the central database")
 
 
 class WindowExtension(models.Model):
@@ -335,3 +344,47 @@ class Performance(models.Model):
     @property
     def counts_toward_cap(self) -> bool:
         return self.source == PerformanceSource.STUDENT and self.state != PerformanceState.WITHDRAWN
+
+
+# --- the year's selection for the central database (勾選) ------------------------------------
+
+
+class Selection(models.Model):
+    """What a student selects of one school year for the central database.
+
+    Saved whenever the student changes it within the selection window (or a registry
+    extension); ``confirmed_at`` is set when the student confirms what they saw in the
+    preview, and cleared by any later change. ``locked_at`` is set once by the periodic task
+    when the window has closed for the student: the selection is final from then, until the
+    registry opens it again for this student (an extension), after which it locks again.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="selections")
+    school_year = models.ForeignKey(
+        "portfolio.SchoolYear", on_delete=models.CASCADE, related_name="+"
+    )
+    outcomes = models.ManyToManyField(CourseOutcome, blank=True, related_name="selections")
+    performances = models.ManyToManyField(Performance, blank=True, related_name="selections")
+    saved_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("selection for the central database")
+        constraints = [
+            models.UniqueConstraint(fields=["student", "school_year"], name="one_selection_a_year")
+        ]
+        indexes = [models.Index(fields=["school_year", "locked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.school_year}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None

@@ -10,8 +10,9 @@
    never verified and those last verified more than a week ago, so each file is re-read
    weekly and a night's reading is about a seventh of the storage, not all of it. A missing
    file or one whose SHA-256 differs from the one taken at upload is reported (a warning
-   each, and one audit entry per school), so that a storage fault is found within days,
-   not when the portfolio is submitted.
+   each, and one audit entry per school) and marked on its row (``fault``, cleared when the
+   file reads back whole), so that a storage fault is found within days, not when the
+   portfolio is submitted, and such a file cannot be selected for the central database.
 
 Works on any storage through the storage API (FileSystemStorage, S3Storage): the walk uses
 ``listdir``, ages ``get_modified_time``; files are hashed in blocks, never read whole.
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from portfolio.audit import audit_write
 from portfolio.models import School
-from submissions.models import StoredFile
+from submissions.models import FileFault, StoredFile
 from submissions.services.stored_files import read_chunks
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,15 @@ class _SchoolFindings:
 
     def __bool__(self) -> bool:
         return any(dataclasses.astuple(self))
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def lock_selections() -> int:
+    """Beat runs this every five minutes: selections whose window has closed become final
+    (``submissions.services.selection.selections_lock``)."""
+    from submissions.services.selection import selections_lock
+
+    return selections_lock(timezone.now())
 
 
 @shared_task(time_limit=3600, soft_time_limit=3500)
@@ -178,6 +188,7 @@ def _report_missing(stored: StoredFile, findings: dict[int, _SchoolFindings]) ->
     if not StoredFile.objects.filter(pk=stored.pk).exists():
         return  # deleted with its file since the rows were read
     log.warning("stored file %s: its file %s is missing", stored.pk, stored.storage_path)
+    StoredFile.objects.filter(pk=stored.pk).update(fault=FileFault.MISSING)
     findings[stored.school_id].missing.append(stored.pk)
 
 
@@ -221,11 +232,12 @@ def verify_checksums(
             log.warning(
                 "stored file %s: %s no longer matches its checksum", stored.pk, stored.storage_path
             )
+            StoredFile.objects.filter(pk=stored.pk).update(fault=FileFault.MISMATCH)
             findings[stored.school_id].mismatched.append(stored.pk)
         if len(matched) >= 500:
-            StoredFile.objects.filter(pk__in=matched).update(verified_at=now)
+            StoredFile.objects.filter(pk__in=matched).update(verified_at=now, fault="")
             matched = []
-    StoredFile.objects.filter(pk__in=matched).update(verified_at=now)
+    StoredFile.objects.filter(pk__in=matched).update(verified_at=now, fault="")
     return verified
 
 

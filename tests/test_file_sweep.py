@@ -17,7 +17,7 @@ from django.utils import timezone
 from portfolio.celery import app
 from portfolio.models import AuditLog
 from submissions import tasks
-from submissions.models import Performance, PerformanceCategory, StoredFile
+from submissions.models import FileFault, Performance, PerformanceCategory, StoredFile
 from submissions.tasks import sweep, sweep_stored_files
 from tests.builders.files import make_mp3, make_pdf
 from tests.builders.portfolio import Files
@@ -159,6 +159,28 @@ def test_missing_and_modified_files_are_reported(files, school, other_school, ca
     assert not AuditLog.objects.filter(action="files.sweep", school=other_school).exists()
     # Reported, never deleted: the row is what someone must look into.
     assert StoredFile.objects.filter(pk__in=[missing.pk, changed.pk]).count() == 2
+
+
+def test_a_fault_is_marked_on_the_row_and_cleared_when_the_file_reads_back_whole(files):
+    missing = referenced(files)
+    changed = referenced(files)
+    with default_storage.open(changed.storage_path) as f:
+        original = f.read()
+    with default_storage.open(missing.storage_path) as f:
+        data = f.read()
+    default_storage.delete(missing.storage_path)
+    _change_a_byte(changed)
+    night = timezone.now()
+    sweep(now=night)
+    faults = dict(StoredFile.objects.values_list("pk", "fault"))
+    assert faults == {missing.pk: FileFault.MISSING, changed.pk: FileFault.MISMATCH}
+
+    # Restored from a backup: read back whole at the next reading, the mark goes.
+    default_storage.save(missing.storage_path, ContentFile(data))
+    default_storage.delete(changed.storage_path)
+    default_storage.save(changed.storage_path, ContentFile(original))
+    sweep(now=night + dt.timedelta(days=7, minutes=1))
+    assert set(StoredFile.objects.values_list("fault", flat=True)) == {""}
 
 
 def test_files_are_read_back_weekly_but_checked_for_nightly(files):

@@ -33,7 +33,10 @@ class ExtensionForm(Form):
         label=_("Reason"),
         max_length=extension_services.REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Why this student may upload late; kept in the audit trail."),
+        help_text=_(
+            "Why this window opens again for this student; kept in the audit trail. For the "
+            "selection, the student sees it too."
+        ),
     )
 
     def __init__(self, *args, school: School, students: QuerySet[Student], **kwargs):

@@ -83,7 +83,9 @@ def _grant_problems(
     if term.school_id != by.school.pk:
         problems["term"] = [_("Choose a term of your school.")]
     if kind not in ExtensionKind.values:
-        problems["kind"] = [_("Choose the window to open: course outcomes or performances.")]
+        problems["kind"] = [
+            _("Choose the window to open: course outcomes, performances or the selection.")
+        ]
     if timezone.is_naive(ends_at):
         raise ValueError("ends_at must be an aware datetime")
     if ends_at <= now:

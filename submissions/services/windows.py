@@ -66,6 +66,17 @@ CLOSED_MESSAGES: dict[str, tuple[Promise, Promise]] = {
             "%(end)s."
         ),
     ),
+    WindowKind.SELECTION: (
+        _(
+            "The selection for the central database can be changed only during the "
+            "selection window of your grade, and none is open or scheduled for this school "
+            "year. The school publishes its schedule."
+        ),
+        _(
+            "The selection for the central database can be changed only during the "
+            "selection window. The next one opens on %(start)s and closes on %(end)s."
+        ),
+    ),
     WindowKind.CERTIFICATION: (
         _(
             "Course outcomes can be certified or rejected only during the certification "

@@ -1,0 +1,109 @@
+"""Rosters of the 108 curriculum (CENTRAL-FORMAT.md sections 1, 7 and 8).
+
+Each data row starts with 身分證號 and 出生日期 (``KEY_COLUMNS``); what follows is per sheet.
+Roster 26 (學生課程學習成果名冊) and roster 25 (學生自填多元表現名冊) are yearly: the cover
+says term 0, and the rows carry the term or the dates themselves. Dates are 7-digit ROC
+dates. Outcomes of ordinary courses go to the sheet 學期課程學習成果 (the platform has no
+make-up, retake or transfer outcomes yet).
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from portfolio.lib.roc import to_roc_date
+from submissions import performance_categories as categories
+from submissions.models import CourseOutcome, Performance
+
+VERSION = "108"
+KEY_COLUMNS = ("身分證號", "出生日期")
+
+OUTCOMES_ROSTER = 26
+PERFORMANCES_ROSTER = 25
+
+OUTCOME_SHEET = "學期課程學習成果"
+OUTCOME_COLUMNS = ("實際修課學期", "課程代碼", "科目名稱", "開課年級", "修課學分", "成果簡述")
+
+# Roster 25's sheets in order, each with its columns after the key (section 7).
+PERFORMANCE_SHEETS: dict[str, tuple[str, ...]] = {
+    "幹部經歷暨事蹟紀錄": ("單位名稱", "開始日期", "結束日期", "擔任職務", "內容簡述", "幹部等級"),
+    "競賽參與紀錄": (
+        "競賽名稱", "項目", "競賽等級代碼", "獎項", "結果公布日期", "內容簡述", "團體參與代碼",
+    ),
+    "檢定證照紀錄": (
+        "證照代碼", "註1", "分數", "分項結果", "取得證照日期", "證照字號", "檢定組別", "內容簡述",
+    ),
+    "服務學習紀錄": ("服務名稱", "服務單位", "開始日期", "結束日期", "時數", "內容簡述"),
+    "彈性學習時間紀錄": (
+        "彈性學習時間類別種類代碼", "內容開設名稱", "開設單位", "開設學年度", "開設學期",
+        "每週節數", "開設週數", "內容簡述",
+    ),
+    "團體活動時間紀錄": (
+        "團體活動時間類別代碼", "辦理單位", "團體活動內容名稱", "活動學年度", "活動學期", "節數",
+        "內容簡述",
+    ),
+    "職場學習紀錄": (
+        "職場學習類別代碼", "職場學習單位", "職場學習職稱", "開始日期", "結束日期", "時數",
+        "內容簡述",
+    ),
+    "作品成果紀錄": ("名稱", "日期", "內容簡述"),
+    "大學及技專校院先修課程紀錄": (
+        "計畫專案", "開設單位", "課程名稱", "開始日期", "結束日期", "學分數", "總時數", "內容簡述",
+    ),
+    "其他多元表現紀錄": ("名稱", "主辦單位", "開始日期", "結束日期", "時數", "內容簡述"),
+}  # fmt: skip
+
+
+def roc_date(day: dt.date | str | None) -> str:
+    if not day:
+        return ""
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    return to_roc_date(day)
+
+
+def outcome_row(outcome: CourseOutcome) -> dict[str, Any]:
+    """The columns of ``outcome`` on roster 26 after the key (course and term loaded)."""
+    course = outcome.enrolment.course
+    term = course.term
+    return dict(
+        zip(
+            OUTCOME_COLUMNS,
+            (
+                f"{term.school_year.roc_year}{term.number}",
+                course.code,
+                course.name,
+                course.grade,
+                course.credits,
+                outcome.description,
+            ),
+            strict=True,
+        )
+    )
+
+
+def performance_sheet(performance: Performance) -> str:
+    return categories.get(performance.category).sheet
+
+
+def performance_row(performance: Performance) -> dict[str, Any]:
+    """The columns of ``performance`` on its roster-25 sheet after the key, in order."""
+    category = categories.get(performance.category)
+    values: dict[str, Any] = {
+        category.name_column: performance.name,
+        "內容簡述": performance.description,
+    }
+    if category.dates == categories.RANGE:
+        values["開始日期"] = roc_date(performance.starts_on)
+        values["結束日期"] = roc_date(performance.ends_on)
+    elif category.dates == categories.SINGLE:
+        values[category.date_column] = roc_date(performance.starts_on)
+    details = performance.details or {}
+    for field in category.fields:
+        raw = details.get(field.key, "")
+        if field.type == categories.DATE:
+            raw = roc_date(raw)
+        elif field.type == categories.DECIMAL and raw not in ("", None):
+            raw = Decimal(str(raw))
+        values[field.column] = "" if raw is None else raw
+    return {column: values.get(column, "") for column in PERFORMANCE_SHEETS[category.sheet]}
