@@ -26,7 +26,37 @@ def audit_write(
     changes: dict[str, Any] | None = None,
 ) -> AuditLog:
     """Record an action; ``by`` None means the system (a periodic task)."""
-    return AuditLog.objects.create(
+    entry = _entry(school=school, by=by, action=action, target=target, changes=changes)
+    entry.save()
+    return entry
+
+
+def audit_write_many(
+    *,
+    school: School,
+    by: Actor | None,
+    action: str,
+    entries: list[tuple[models.Model, dict[str, Any]]],
+) -> None:
+    """Record one ``action`` on many targets at once (a periodic task's batch), one row each:
+    ``entries`` are (target, changes) pairs."""
+    AuditLog.objects.bulk_create(
+        [
+            _entry(school=school, by=by, action=action, target=target, changes=changes)
+            for target, changes in entries
+        ]
+    )
+
+
+def _entry(
+    *,
+    school: School | None,
+    by: Actor | None,
+    action: str,
+    target: models.Model | None,
+    changes: dict[str, Any] | None,
+) -> AuditLog:
+    return AuditLog(
         school=school,
         actor=by.user if by else None,
         on_behalf_of=by.on_behalf_of if by else None,

@@ -28,6 +28,7 @@ from submissions.models import (
     StoredFile,
     WindowExtension,
 )
+from submissions.services.selection import years_to_select
 
 # Roles that may reach the file views at all; which files each sees is decided below.
 FILE_ROLES = (
@@ -155,10 +156,5 @@ def get_extension_for(acting: ActingContext, pk: int) -> WindowExtension:
 def get_own_selection_year_for(acting: ActingContext, roc_year: int) -> tuple[Student, SchoolYear]:
     """The acting student and a school year of theirs with a selection (window or saved);
     404 for any other year, another school's, or no record."""
-    from submissions.services.selection import years_to_select
-
     student = own_student_or_404(acting)
-    for school_year in years_to_select(student):
-        if school_year.roc_year == roc_year:
-            return student, school_year
-    raise Http404
+    return student, get_object_or_404(years_to_select(student), roc_year=roc_year)

@@ -19,8 +19,8 @@ register_actions(
         "performance.enter": _("Diverse performance entered by an office"),
         "performance.staff_edit": _("Office-entered performance changed"),
         "performance.staff_delete": _("Office-entered performance removed"),
-        "window.extend": _("Upload window opened late for a student"),
-        "window.extension_end": _("Late upload window ended early"),
+        "window.extend": _("Window opened again for one student (upload or selection)"),
+        "window.extension_end": _("Window opened for one student ended early"),
     },
 )
 register_actions(

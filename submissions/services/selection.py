@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from portfolio.audit import audit_write
-from portfolio.models import AuditLog, SchoolPolicy, SchoolYear, Term, Window, WindowKind
+from portfolio.audit import audit_write, audit_write_many
+from portfolio.models import SchoolPolicy, SchoolYear, Term, Window, WindowKind
 from portfolio.problems import Problems, add_problem, raise_if
 from records.models import Student
 from submissions.central import spec_for
@@ -142,13 +142,6 @@ def selection_window(student: Student, school_year: SchoolYear, now: dt.datetime
     )
 
 
-def caps(policy: SchoolPolicy) -> dict[str, int]:
-    return {
-        OUTCOMES: policy.outcome_selection_cap,
-        PERFORMANCES: policy.performance_selection_cap,
-    }
-
-
 # --- the page's reading ----------------------------------------------------------------------
 
 
@@ -163,10 +156,6 @@ class SelectionState:
     selection: Selection | None
     outcomes: list[Candidate]
     performances: list[Candidate]
-
-    @property
-    def caps(self) -> dict[str, int]:
-        return caps(self.policy)
 
     @property
     def outcome_cap(self) -> int:
@@ -202,39 +191,46 @@ class SelectionState:
         return self.selection is not None and self.selection.is_confirmed
 
 
-def selection_state(student: Student, school_year: SchoolYear, now: dt.datetime) -> SelectionState:
-    selection = (
-        Selection.objects.filter(student=student, school_year=school_year)
-        .prefetch_related("outcomes", "performances")
-        .first()
-    )
-    chosen_outcomes = {o.pk for o in selection.outcomes.all()} if selection else set()
-    chosen_performances = {p.pk for p in selection.performances.all()} if selection else set()
-    return SelectionState(
+def selection_state(
+    student: Student, school_year: SchoolYear, now: dt.datetime, *, items: bool = True
+) -> SelectionState:
+    """The student's selection of ``school_year`` at ``now``; without ``items``, only where it
+    stands (window, saved, confirmed, final), as a list of years shows it."""
+    selection = Selection.objects.filter(student=student, school_year=school_year).first()
+    state = SelectionState(
         student=student,
         school_year=school_year,
         policy=policy_for_year(student.school, school_year),
         window=selection_window(student, school_year, now),
         selection=selection,
-        outcomes=[
-            Candidate(o, o.pk in chosen_outcomes, outcome_refusal(o))
-            for o in year_outcomes(student, school_year)
-        ],
-        performances=[
-            Candidate(p, p.pk in chosen_performances, performance_refusal(p))
-            for p in year_performances(student, school_year)
-        ],
+        outcomes=[],
+        performances=[],
     )
+    if not items:
+        return state
+    chosen_outcomes = set(selection.outcomes.values_list("pk", flat=True)) if selection else set()
+    chosen_performances = (
+        set(selection.performances.values_list("pk", flat=True)) if selection else set()
+    )
+    state.outcomes = [
+        Candidate(o, o.pk in chosen_outcomes, outcome_refusal(o))
+        for o in year_outcomes(student, school_year)
+    ]
+    state.performances = [
+        Candidate(p, p.pk in chosen_performances, performance_refusal(p))
+        for p in year_performances(student, school_year)
+    ]
+    return state
 
 
-def years_to_select(student: Student) -> list[SchoolYear]:
+def years_to_select(student: Student) -> QuerySet[SchoolYear]:
     """The school years the student may have a selection of: those with a selection window
     or with a selection already, newest first."""
     with_window = Window.objects.filter(
         school_id=student.school_id, kind=WindowKind.SELECTION
     ).values("term__school_year")
     with_selection = Selection.objects.filter(student=student).values("school_year")
-    return list(
+    return (
         SchoolYear.objects.filter(school_id=student.school_id)
         .filter(Q(pk__in=with_window) | Q(pk__in=with_selection))
         .order_by("-roc_year")
@@ -246,7 +242,7 @@ def years_to_select(student: Student) -> list[SchoolYear]:
 
 def _check_choice(
     problems: Problems, field: str, candidates: list[Candidate], ids: set[int], cap: int
-) -> list[Candidate]:
+) -> None:
     by_pk = {c.pk: c for c in candidates}
     if ids - by_pk.keys():
         add_problem(
@@ -272,7 +268,6 @@ def _check_choice(
             else _("You ticked %(count)s performances; the school allows at most %(cap)s a year.")
         )
         add_problem(problems, field, message % {"count": len(chosen), "cap": cap})
-    return chosen
 
 
 def _item_name(item: CourseOutcome | Performance) -> str:
@@ -449,18 +444,11 @@ def _lock(school_year: SchoolYear, student_ids: list[int], now: dt.datetime) -> 
             .select_related("student", "school_year")
         )
         Selection.objects.filter(pk__in=[s.pk for s in due]).update(locked_at=now)
-        AuditLog.objects.bulk_create(
-            [
-                AuditLog(
-                    school_id=school_year.school_id,
-                    action="selection.lock",
-                    target_type=Selection._meta.label_lower,
-                    target_id=str(selection.pk),
-                    target_repr=str(selection)[:200],
-                    changes={"confirmed": selection.confirmed_at is not None},
-                )
-                for selection in due
-            ]
+        audit_write_many(
+            school=school_year.school,
+            by=None,
+            action="selection.lock",
+            entries=[(selection, {"confirmed": selection.is_confirmed}) for selection in due],
         )
     return len(due)
 

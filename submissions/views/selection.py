@@ -22,6 +22,7 @@ from records.access import get_own_student
 from submissions.access import get_own_selection_year_for
 from submissions.forms.selection import SelectionForm
 from submissions.services import selection as selection_services
+from submissions.services.selection import OUTCOMES, PERFORMANCES
 
 STUDENT = Role.STUDENT
 NOT_LINKED = "submissions/outcomes/not_linked.html"
@@ -36,7 +37,7 @@ def index(request: ActingRequest) -> HttpResponse:
         return render(request, NOT_LINKED, {"title": _("Select for the central database")})
     now = timezone.now()
     years = selection_services.years_to_select(student)
-    states = [selection_services.selection_state(student, year, now) for year in years]
+    states = [selection_services.selection_state(student, year, now, items=False) for year in years]
     open_now = [state for state in states if state.may_change]
     if len(open_now) == 1:
         return redirect("selection:select", open_now[0].school_year.roc_year)
@@ -68,11 +69,10 @@ def select(request: ActingRequest, roc_year: int) -> HttpResponse:
             return redirect("selection:preview", roc_year)
     if request.method == "POST":
         # Show what was ticked, not what was saved before, next to the messages.
-        ticked = {name: set(request.POST.getlist(name)) for name in ("outcomes", "performances")}
-        for candidate in state.outcomes:
-            candidate.selected = str(candidate.pk) in ticked["outcomes"]
-        for candidate in state.performances:
-            candidate.selected = str(candidate.pk) in ticked["performances"]
+        for name, candidates in ((OUTCOMES, state.outcomes), (PERFORMANCES, state.performances)):
+            ticked = set(request.POST.getlist(name))
+            for candidate in candidates:
+                candidate.selected = str(candidate.pk) in ticked
     return render(
         request,
         "submissions/selection/select.html",
