@@ -1,4 +1,7 @@
-"""Queries of a student's portfolio page with 60 items, and with 6: the count must not grow.
+"""Queries of a student's pages with 60 items, and with 6: the count must not grow.
+
+The portfolio page, and the selection page of the school year whose selection window the
+demo opens for grade 10 (s020 is in class 101).
 
 Run in a ``manage.py shell`` against the bench database: demo student s020 gets course
 outcomes (each with a stored-file row; the page does not read the files) and diverse
@@ -65,6 +68,7 @@ def add(n):
             )
 
 
+PAGE = reverse(**PAGE_ARGS(enrolments[0].course.term.school_year))
 membership = Membership.objects.get(user=student.user, school=school, role=Role.STUDENT)
 client = Client(SERVER_NAME="localhost")
 client.force_login(student.user)
@@ -75,7 +79,7 @@ session.save()
 
 def count():
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("outcomes:portfolio"))
+        response = client.get(PAGE)
     assert response.status_code == 200, response.status_code
     return len(queries.captured_queries)
 
@@ -89,18 +93,26 @@ items = CourseOutcome.objects.filter(student=student).count() + Performance.obje
     student=student
 ).count()
 many = count()
-print("PORTFOLIO", items, few, many)
+print("PAGE", items, few, many)
 """
 
+# figure name -> reverse()'s arguments for the page, given the items' school year
+PAGES = {
+    "portfolio_page_queries": 'lambda year: {"viewname": "outcomes:portfolio"}',
+    "selection_page_queries": (
+        'lambda year: {"viewname": "selection:select", "args": [year.roc_year]}'
+    ),
+}
 
-def portfolio_queries(manage: Callable[..., str]) -> list[tuple[str, float, str]]:
-    output = manage("shell", "-c", SCRIPT)
-    line = next((row for row in output.splitlines() if row.startswith("PORTFOLIO ")), None)
+
+def page_queries(manage: Callable[..., str], name: str) -> list[tuple[str, float, str]]:
+    output = manage("shell", "-c", f"PAGE_ARGS = {PAGES[name]}\n{SCRIPT}")
+    line = next((row for row in output.splitlines() if row.startswith("PAGE ")), None)
     if line is None:
-        raise BenchError(f"the portfolio script printed no result:\n{output[-2000:]}")
+        raise BenchError(f"the {name} script printed no result:\n{output[-2000:]}")
     _tag, items, few, many = line.split()
     if int(items) != 60:
         raise BenchError(f"the student had {items} items, not 60")
     if int(many) != int(few):
-        raise BenchError(f"the portfolio page's queries grow with its items: {few} -> {many}")
-    return [("portfolio_page_queries", float(many), "queries")]
+        raise BenchError(f"{name}: the page's queries grow with its items: {few} -> {many}")
+    return [(name, float(many), "queries")]

@@ -189,7 +189,13 @@ def upload_throughput(ctx: Context) -> list[Figure]:
 @benchmark("portfolio_page_queries")
 def portfolio_page_queries(ctx: Context) -> list[Figure]:
     """SQL queries of a student's portfolio page with 60 items (the same as with 6)."""
-    return [Figure(*figure) for figure in portfolio_page.portfolio_queries(ctx.manage)]
+    return [Figure(*f) for f in portfolio_page.page_queries(ctx.manage, "portfolio_page_queries")]
+
+
+@benchmark("selection_page_queries")
+def selection_page_queries(ctx: Context) -> list[Figure]:
+    """SQL queries of a student's selection page with 60 items (the same as with 6)."""
+    return [Figure(*f) for f in portfolio_page.page_queries(ctx.manage, "selection_page_queries")]
 
 
 # Running -------------------------------------------------------------------------------
