@@ -57,17 +57,31 @@ def xlsx_response(
 ) -> HttpResponse:
     """An attachment with one sheet: a bold header row, then ``rows`` (streamed in)."""
     book = Workbook(write_only=True)
-    ws = book.create_sheet(title=_sheet_title(str(sheet)))
-    header_cells = []
-    for title in headers:
-        cell = WriteOnlyCell(ws, value=_cell_text(str(title)))
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    ws.append(header_cells)
-    for row in rows:
-        ws.append([_plain(value) for value in row])
+    add_sheet(book, title=str(sheet), headers=headers, rows=rows)
     response = HttpResponse(content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     response["X-Content-Type-Options"] = "nosniff"
     book.save(response)
     return response
+
+
+def add_sheet(
+    book: Workbook,
+    *,
+    title: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    bold: bool = True,
+) -> None:
+    """A sheet of a write-only ``book``: the header row (bold unless told), then ``rows``,
+    streamed in, each value as a worksheet can hold it."""
+    ws = book.create_sheet(title=_sheet_title(title))
+    header_cells = []
+    for text in headers:
+        cell = WriteOnlyCell(ws, value=_cell_text(str(text)))
+        if bold:
+            cell.font = Font(bold=True)
+        header_cells.append(cell)
+    ws.append(header_cells)
+    for row in rows:
+        ws.append([_plain(value) for value in row])

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from django.core.files.base import File
 from django.db import transaction
+from django.http import FileResponse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -163,3 +164,13 @@ def job_files_purge(*, now=None) -> int:
         Job.objects.filter(pk=job.pk).update(input_file="", result_file="")
         purged += 1
     return purged
+
+
+def result_file_response(job: Job, *, filename: str, content_type: str) -> FileResponse:
+    """The job's result file as a private download (the caller has checked access)."""
+    response = FileResponse(
+        job.result_file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("submissions.urls.performances")),
     path("", include("submissions.urls.outcomes")),
     path("", include("submissions.urls.selection")),
+    path("", include("submissions.urls.rosters")),
     path("", include("certification.urls")),
 ]

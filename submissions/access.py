@@ -28,6 +28,7 @@ from submissions.models import (
     StoredFile,
     WindowExtension,
 )
+from submissions.services.precheck import PRECHECK_JOB
 from submissions.services.selection import years_to_select
 
 # Roles that may reach the file views at all; which files each sees is decided below.
@@ -158,3 +159,23 @@ def get_own_selection_year_for(acting: ActingContext, roc_year: int) -> tuple[St
     404 for any other year, another school's, or no record."""
     student = own_student_or_404(acting)
     return student, get_object_or_404(years_to_select(student), roc_year=roc_year)
+
+
+# --- The registry's rosters for the central database -------------------------------------
+
+ROSTER_ROLES = (Role.REGISTRY,)
+
+
+def prechecks_of(acting: ActingContext) -> QuerySet[Job]:
+    """The grade pre-checks of the acting registry's school and division (any clerk's)."""
+    if acting.role not in ROSTER_ROLES:
+        return Job.objects.none()
+    return Job.objects.filter(
+        school=acting.school, kind=PRECHECK_JOB, params__division=acting.division
+    )
+
+
+def get_precheck_for(acting: ActingContext, pk: int) -> Job:
+    """A pre-check of the acting registry's division; 404 for another division's, another
+    school's, or anyone else."""
+    return get_object_or_404(prechecks_of(acting), pk=pk)

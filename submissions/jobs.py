@@ -1,4 +1,5 @@
-"""Background jobs of the submissions area: a student's whole portfolio as a zip.
+"""Background jobs of the submissions area: a student's whole portfolio as a zip, and the
+grade roster's pre-check.
 
 Imported from ``SubmissionsConfig.ready()`` so that the handlers are registered in every
 process that runs jobs (web, worker, commands).
@@ -7,11 +8,21 @@ process that runs jobs (web, worker, commands).
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
+
 from portfolio.jobs import job_handler
 from portfolio.models import Job
 from submissions import export
+from submissions.services import precheck
 
 
 @job_handler(export.EXPORT_JOB)
 def portfolio_export(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     return export.export_build(job, progress)
+
+
+@job_handler(precheck.PRECHECK_JOB)
+def roster_precheck(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return precheck.precheck_build(job, progress)

@@ -128,6 +128,7 @@ def _request(client: Client, method: str, url: str, data: dict, headers: dict) -
             transaction.set_rollback(True)
     except Exception as exc:  # reported with the request that raised it
         return f"{exc.__class__.__name__}: {str(exc)[:200]}"
+    response.close()  # a file download holds its file open until closed
     return response.status_code
 
 

@@ -1,4 +1,7 @@
-"""Rosters of the 108 curriculum (CENTRAL-FORMAT.md sections 1, 7 and 8).
+"""Rosters of the 108 curriculum (CENTRAL-FORMAT.md sections 1, 4, 7, 8 and 9).
+
+Every workbook starts with the sheet 封面 (學校代碼, 學年度, 學期, 名冊別 in row 1, the
+values in row 2) and is named ``{學校代碼}_{學年度}_{學期}_{名冊別}_{yyyyMMdd_HH_mm_ss}.xlsx``.
 
 Each data row starts with 身分證號 and 出生日期 (``KEY_COLUMNS``); what follows is per sheet.
 Roster 26 (學生課程學習成果名冊) and roster 25 (學生自填多元表現名冊) are yearly: the cover
@@ -20,6 +23,28 @@ KEY_COLUMNS = ("身分證號", "出生日期")
 
 OUTCOMES_ROSTER = 26
 PERFORMANCES_ROSTER = 25
+GRADES_ROSTER = 2
+# The grade pre-check file (預檢成績名冊): day and continuing-education division.
+PRECHECK_ROSTERS = {"day": 41, "continuing": 42}
+
+COVER_SHEET = "封面"
+COVER_COLUMNS = ("學校代碼", "學年度", "學期", "名冊別")
+
+# The grade roster's term sheet (section 4); the continuing-education division counts
+# periods (節數) and hours (學時) where the day division counts credits.
+GRADE_SHEET = "學期成績"
+GRADE_COLUMNS = {
+    "day": (
+        "課程代碼", "科目名稱", "開課年級", "修課學分", "學期學業成績", "成績及格", "補考成績",
+        "補考及格", "是否採計學分", "質性文字描述",
+    ),
+    "continuing": (
+        "課程代碼", "科目名稱", "開課年級", "修課節數", "學期學業成績", "成績及格",
+        "學年學業成績", "學年及格", "是否採計學時", "質性文字描述",
+    ),
+}  # fmt: skip
+# What the pre-check file fills (section 9): the course's columns; the grades stay blank.
+PRECHECK_FILLED = 4
 
 OUTCOME_SHEET = "學期課程學習成果"
 OUTCOME_COLUMNS = ("實際修課學期", "課程代碼", "科目名稱", "開課年級", "修課學分", "成果簡述")
@@ -107,3 +132,18 @@ def performance_row(performance: Performance) -> dict[str, Any]:
             raw = Decimal(str(raw))
         values[field.column] = "" if raw is None else raw
     return {column: values.get(column, "") for column in PERFORMANCE_SHEETS[category.sheet]}
+
+
+def file_name(school_code: str, roc_year: int, term: int, roster: int, moment: dt.datetime) -> str:
+    """The roster file's name as the central database expects it (``moment`` local time)."""
+    return f"{school_code}_{roc_year}_{term}_{roster}_{moment:%Y%m%d_%H_%M_%S}.xlsx"
+
+
+def cover_row(school_code: str, roc_year: int, term: int, roster: int) -> tuple:
+    return (school_code, roc_year, term, roster)
+
+
+def precheck_row(code: str, name: str, grade: int, credits: int, division: str) -> list[Any]:
+    """A row of the pre-check file after the key: the course filled, the grades blank."""
+    filled = [code, name, grade, credits]
+    return filled + [""] * (len(GRADE_COLUMNS[division]) - PRECHECK_FILLED)

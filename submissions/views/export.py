@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
+from portfolio.jobs import result_file_response
 from records.access import get_own_student
 from submissions import export
 from submissions.access import get_own_export_for
@@ -66,12 +67,6 @@ def export_download(request: ActingRequest, pk: int) -> FileResponse:
     job, _student = get_own_export_for(request.acting, pk)
     if not export.export_available(job, timezone.now()):
         raise Http404
-    response = FileResponse(
-        job.result_file.open("rb"),
-        as_attachment=True,
-        filename=job.result.get("file_name") or "portfolio.zip",
-        content_type="application/zip",
+    return result_file_response(
+        job, filename=job.result.get("file_name") or "portfolio.zip", content_type="application/zip"
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
