@@ -148,7 +148,14 @@ def grades_file(folder: Path) -> Path:
 
 def timed_import(env: Mapping[str, str], *args: str, timeout: float = 600) -> tuple[float, float]:
     """(seconds, peak MB) of ``manage.py import_records ARGS`` in its own process."""
-    command = [sys.executable, str(ROOT / "manage.py"), "import_records", *args]
+    seconds, peak_mb = timed_manage(env, "import_records", *args, timeout=timeout)
+    log(f"import_records {args[0]}: {seconds:.1f} s, peak {peak_mb:.0f} MB")
+    return seconds, peak_mb
+
+
+def timed_manage(env: Mapping[str, str], *args: str, timeout: float = 600) -> tuple[float, float]:
+    """(seconds, peak MB) of ``manage.py ARGS`` in its own process."""
+    command = [sys.executable, str(ROOT / "manage.py"), *args]
     with tempfile.TemporaryFile() as output:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, env=dict(env), stdout=output, stderr=output)
@@ -160,17 +167,15 @@ def timed_import(env: Mapping[str, str], *args: str, timeout: float = 600) -> tu
             if time.monotonic() > deadline:
                 process.kill()
                 os.wait4(process.pid, 0)
-                raise BenchError(f"import_records {' '.join(args)} took more than {timeout:.0f} s")
+                raise BenchError(f"manage.py {args[0]} took more than {timeout:.0f} s")
             time.sleep(0.02)
         seconds = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             output.seek(0)
             tail = output.read().decode(errors="replace")[-3000:]
-            raise BenchError(f"import_records {' '.join(args)} failed:\n{tail}")
-    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
-    log(f"import_records {args[0]}: {seconds:.1f} s, peak {peak_mb:.0f} MB")
-    return seconds, peak_mb
+            raise BenchError(f"manage.py {' '.join(args[:2])} failed:\n{tail}")
+    return seconds, usage.ru_maxrss / 1024  # kilobytes on Linux
 
 
 def count(manage, what: str) -> int:

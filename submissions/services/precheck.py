@@ -33,7 +33,7 @@ from portfolio.lib import national_id as national_ids
 from portfolio.lib.roc import to_roc_date
 from portfolio.models import Job, Term
 from records.access import division_q
-from records.models import CourseEnrolment, Student, StudentStatus
+from records.models import Course, CourseEnrolment, Student, StudentStatus
 from records.services.courses import problem_messages
 from submissions.central import spec_for
 
@@ -74,11 +74,11 @@ def _finding(student: Student, field: str, message: str, course: str) -> dict[st
 
 
 def enrolments(term: Term, division: str):
-    """The term's course enrolments of the division's students, in roster order."""
+    """(student id, course id) of the term's course enrolments of the division's students,
+    in roster order: class, seat, student number, course code."""
     return (
         CourseEnrolment.objects.filter(school_id=term.school_id, course__term=term)
         .filter(division_q(division, prefix="student__"))
-        .select_related("student__school_class", "course")
         .order_by(
             "student__school_class__name",
             "student__seat_number",
@@ -86,7 +86,30 @@ def enrolments(term: Term, division: str):
             "course__code",
             "course__section",
         )
+        .values_list("student_id", "course_id")
     )
+
+
+@dataclasses.dataclass
+class CourseVerdict:
+    """What a course's code means for every row of it, decided once per course."""
+
+    course: Course
+    code: str
+    label: str
+    problem: str = ""
+    excluded: bool = False
+
+
+def _verdict(course: Course, school_code: str) -> CourseVerdict:
+    code = course_code.normalize(course.code)
+    verdict = CourseVerdict(course, code, f"{code} {course.name}")
+    keys = course_code.problems(code, school_code=school_code)
+    if keys:
+        verdict.problem = " ".join(problem_messages(code, keys, school_code=school_code))
+    elif not course_code.CourseCode(code).submits_grades:
+        verdict.excluded = True
+    return verdict
 
 
 def _student_problems(student: Student, findings: Findings) -> bool:
@@ -115,30 +138,36 @@ def _student_problems(student: Student, findings: Findings) -> bool:
 def precheck_rows(
     term: Term, division: str, findings: Findings, progress: Callable[[int, int], None]
 ) -> Iterator[list[Any]]:
-    """The pre-check file's data rows, read once and checked as they go."""
+    """The pre-check file's data rows, read once and checked as they go. Each student and
+    each course is read (and a national ID decrypted) once, not once per row."""
     spec = spec_for(term.school_year.roc_year)
-    school_code = term.school.code
     rows = enrolments(term, division)
     total = rows.count()
-    current: Student | None = None
+    students = {
+        s.pk: s
+        for s in Student.objects.filter(pk__in=rows.values("student_id").order_by()).select_related(
+            "school_class"
+        )
+    }
+    courses = {c.pk: _verdict(c, term.school.code) for c in Course.objects.filter(term=term)}
+    current: int | None = None
     sendable = False
     seen: set[str] = set()
-    for done, enrolment in enumerate(rows.iterator(chunk_size=2000), start=1):
+    key: list[str] = []
+    for done, (student_id, course_id) in enumerate(rows.iterator(chunk_size=5000), start=1):
         if done % 500 == 0:
             progress(done, total + 1)
-        student, course = enrolment.student, enrolment.course
-        if current is None or student.pk != current.pk:
-            current, seen = student, set()
+        student, verdict = students[student_id], courses[course_id]
+        if student_id != current:
+            current, seen = student_id, set()
             sendable = _student_problems(student, findings)
+            if sendable:
+                key = [national_ids.normalize(student.national_id), to_roc_date(student.birth_date)]
         if not sendable:
             continue
-        code = course_code.normalize(course.code)
-        keys = course_code.problems(code, school_code=school_code)
-        if keys:
-            message = " ".join(problem_messages(code, keys, school_code=school_code))
-            findings.problem(student, "課程代碼", message, course=f"{code} {course.name}")
-            continue
-        if not course_code.CourseCode(code).submits_grades:
+        if verdict.problem:
+            findings.problem(student, "課程代碼", verdict.problem, course=verdict.label)
+        elif verdict.excluded:
             findings.exclude(
                 student,
                 "課程代碼",
@@ -146,20 +175,21 @@ def precheck_rows(
                     "Left out: a group-activity or flexible-learning course is sent only with "
                     "subject attribute D."
                 ),
-                course=f"{code} {course.name}",
+                course=verdict.label,
             )
-            continue
-        if code in seen:
+        elif verdict.code in seen:
             findings.problem(
                 student,
                 "課程代碼",
                 _("The same course code twice for this student."),
-                course=f"{code} {course.name}",
+                course=verdict.label,
             )
-            continue
-        seen.add(code)
-        key = [national_ids.normalize(student.national_id), to_roc_date(student.birth_date)]
-        yield key + spec.precheck_row(code, course.name, course.grade, course.credits, division)
+        else:
+            seen.add(verdict.code)
+            course = verdict.course
+            yield key + spec.precheck_row(
+                verdict.code, course.name, course.grade, course.credits, division
+            )
 
 
 def precheck_build(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
