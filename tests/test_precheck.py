@@ -179,7 +179,7 @@ def test_the_registry_runs_it_from_its_page_and_reads_the_problems(
     download = client.get(reverse("rosters:precheck_file", args=[job.pk]))
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment")
-    download.close()
+    assert b"".join(download.streaming_content).startswith(b"PK")  # an xlsx is a zip
 
 
 def test_a_colleague_of_the_division_sees_it_and_the_other_division_does_not(
