@@ -23,8 +23,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _plain(value: Any) -> Any:
-    if value is None:
-        return ""
+    if value is None or value == "":
+        return None  # no cell at all: a blank costs nothing to write
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
     if isinstance(value, dt.date | int | float | decimal.Decimal | bool):

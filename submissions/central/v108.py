@@ -144,6 +144,7 @@ def cover_row(school_code: str, roc_year: int, term: int, roster: int) -> tuple:
 
 
 def precheck_row(code: str, name: str, grade: int, credits: int, division: str) -> list[Any]:
-    """A row of the pre-check file after the key: the course filled, the grades blank."""
+    """A row of the pre-check file after the key: the course filled, the grades blank
+    (None: no cell written)."""
     filled = [code, name, grade, credits]
-    return filled + [""] * (len(GRADE_COLUMNS[division]) - PRECHECK_FILLED)
+    return filled + [None] * (len(GRADE_COLUMNS[division]) - PRECHECK_FILLED)
