@@ -36,7 +36,7 @@ LINKS = [
     Link("courses:check", _("Course-code check"), (R.CURRICULUM, R.REGISTRY)),
     Link("staffrecords:change_list", _("Enrolment changes"), (R.REGISTRY,)),
     Link("extensions:list", _("Window extensions"), (R.REGISTRY,)),
-    Link("rosters:index", _("Rosters for the central database"), (R.REGISTRY,)),
+    Link("rosters:index", _("Rosters for the central database"), (R.REGISTRY, R.STUDENT_AFFAIRS)),
     Link("staffrecords:cadre_list", _("Cadre posts"), (R.STUDENT_AFFAIRS,)),
     Link("staffrecords:club_list", _("Clubs"), (R.STUDENT_AFFAIRS,)),
     Link("staffrecords:attendance_list", _("Attendance"), (R.STUDENT_AFFAIRS,)),

@@ -277,7 +277,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "submissions.tasks.sweep_stored_files",
         "schedule": crontab(hour=3, minute=30),  # CELERY_TIMEZONE: Asia/Taipei
     },
+    "send-roster-packages": {
+        "task": "submissions.tasks.send_roster_packages",
+        "schedule": crontab(minute="*/2"),
+    },
 }
+
+# The central database (submissions.transports): "download" (offices upload the built files on
+# its site) or "http" (the platform sends them to CENTRAL_HTTP_URL and polls for the answer).
+CENTRAL_TRANSPORT = env_str("CENTRAL_TRANSPORT", "download")
+if CENTRAL_TRANSPORT not in ("download",):
+    raise ImproperlyConfigured("CENTRAL_TRANSPORT must be download (http is not available yet)")
+CENTRAL_HTTP_URL = env_str("CENTRAL_HTTP_URL")
+CENTRAL_API_KEY = env_str("CENTRAL_API_KEY")
+CENTRAL_HTTP_TIMEOUT = env_int("CENTRAL_HTTP_TIMEOUT", 30)
+if CENTRAL_TRANSPORT == "http" and not (CENTRAL_HTTP_URL and CENTRAL_API_KEY):
+    raise ImproperlyConfigured("CENTRAL_TRANSPORT=http needs CENTRAL_HTTP_URL and CENTRAL_API_KEY")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portfolio@localhost")

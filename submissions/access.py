@@ -25,10 +25,12 @@ from submissions.models import (
     CourseOutcome,
     OutcomeState,
     Performance,
+    RosterPackage,
     StoredFile,
     WindowExtension,
 )
 from submissions.services.precheck import PRECHECK_JOB
+from submissions.services.rosters import packages_of
 from submissions.services.selection import years_to_select
 
 # Roles that may reach the file views at all; which files each sees is decided below.
@@ -163,12 +165,12 @@ def get_own_selection_year_for(acting: ActingContext, roc_year: int) -> tuple[St
 
 # --- The registry's rosters for the central database -------------------------------------
 
-ROSTER_ROLES = (Role.REGISTRY,)
+PRECHECK_ROLES = (Role.REGISTRY,)
 
 
 def prechecks_of(acting: ActingContext) -> QuerySet[Job]:
     """The grade pre-checks of the acting registry's school and division (any clerk's)."""
-    if acting.role not in ROSTER_ROLES:
+    if acting.role not in PRECHECK_ROLES:
         return Job.objects.none()
     return Job.objects.filter(
         school=acting.school, kind=PRECHECK_JOB, params__division=acting.division
@@ -179,3 +181,10 @@ def get_precheck_for(acting: ActingContext, pk: int) -> Job:
     """A pre-check of the acting registry's division; 404 for another division's, another
     school's, or anyone else."""
     return get_object_or_404(prechecks_of(acting), pk=pk)
+
+
+def get_package_for(acting: ActingContext, pk: int) -> RosterPackage:
+    """A package of a roster the acting office submits, of its division; 404 otherwise."""
+    return get_object_or_404(
+        packages_of(acting).select_related("school", "school_year", "term", "job"), pk=pk
+    )

@@ -33,6 +33,16 @@ register_actions(
     },
 )
 register_actions(
+    "rosters",
+    _("Rosters for the central database"),
+    {
+        "roster.build": _("Roster build started"),
+        "roster.submit": _("Roster submitted to the central database"),
+        "roster.answer": _("Central database's answer to a roster recorded"),
+        "roster.reopen": _("Submitted roster reopened for resubmission"),
+    },
+)
+register_actions(
     "files",
     _("Files"),
     {

@@ -6,6 +6,13 @@ and diverse performances they added themselves; the class's cadres also get the 
 student-affairs office entered (shown, not counted against the cap). The files are small PDFs
 and PNGs made here, checked and stored exactly as uploads are.
 
+Grade 10's selection window is open for three weeks from the day the demo is loaded, so s001
+to s010 can select. Grade 11's closed yesterday: the first five students of class 201 (s031 to
+s035) have outcomes and performances too, selected, confirmed and locked, so that registry
+finds rows in rosters 25 and 26 to build and submit. One student of class 201 (s060) has no
+term-1 score in their first course, a problem the grade roster's pre-check reports until
+registry enters it.
+
 Rows are written directly rather than through the upload services: those enforce the
 upload windows at the moment they run, and the demo must be the same whatever day it is
 loaded. A student who already has any outcome is left alone, so running it again changes
@@ -22,7 +29,7 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from accounts.models import Role
-from portfolio.models import School, SchoolYear, Window, WindowKind
+from portfolio.models import School, SchoolYear, Term, Window, WindowKind, WindowState
 from portfolio.services import window_create
 from records.models import CourseEnrolment, Student
 from submissions.files import CheckedFile, check_upload
@@ -33,6 +40,7 @@ from submissions.models import (
     PerformanceCategory,
     PerformanceSource,
     PerformanceState,
+    Selection,
     StoredFile,
 )
 from submissions.performance_categories import clean_details
@@ -41,6 +49,12 @@ from submissions.services.stored_files import delete_paths, store, stored_file_r
 DEMO_CLASS = "101"
 DEMO_GRADE = 10
 DEMO_STUDENTS = 10
+# Grade 11: students whose selection window closed yesterday, their selections final.
+SELECTED_CLASS = "201"
+SELECTED_GRADE = 11
+SELECTED_STUDENTS = 5
+# A grade-11 student with a term-1 grade missing: the grade roster's pre-check reports it.
+UNGRADED = "s060"
 # (title, short description, file type) of each outcome; {course} is the course's name.
 OUTCOMES = [
     ("{course}學習單與反思", "整理{course}課堂的重點與提問，並寫下自己的反思。", "pdf"),
@@ -171,25 +185,103 @@ def _seed_student(
         )
 
 
-def seed(*, school: School, year: SchoolYear, staff: dict) -> None:
-    students = list(
-        Student.objects.filter(school=school, school_class__name=DEMO_CLASS)
+def _first_of_class(school: School, year: SchoolYear, name: str, count: int) -> list[Student]:
+    return list(
+        Student.objects.filter(
+            school=school, school_class__school_year=year, school_class__name=name
+        )
         .select_related("school", "user")
-        .order_by("seat_number")[:DEMO_STUDENTS]
+        .order_by("seat_number")[:count]
     )
-    now = timezone.now()
+
+
+def _seed_portfolios(students: list[Student], year: SchoolYear, teacher, now) -> None:
     for student in students:
         if CourseOutcome.objects.filter(student=student).exists():
             continue
         paths: list[str] = []
         try:
             with transaction.atomic():
-                _seed_student(student, student.seat_number or 1, staff["teacher"], year, now, paths)
+                _seed_student(student, student.seat_number or 1, teacher, year, now, paths)
         except BaseException:
             delete_paths(paths)
             raise
+
+
+def seed(*, school: School, year: SchoolYear, staff: dict) -> None:
+    now = timezone.now()
+    students = _first_of_class(school, year, DEMO_CLASS, DEMO_STUDENTS)
+    _seed_portfolios(students, year, staff["teacher"], now)
     _school_entered(students, year, staff["affairs"])
     _selection_window(year)
+    selected = _first_of_class(school, year, SELECTED_CLASS, SELECTED_STUDENTS)
+    _seed_portfolios(selected, year, staff["teacher"], now)
+    _final_selections(selected, year, now)
+    _ungraded(school, year)
+
+
+def _ungraded(school: School, year: SchoolYear) -> None:
+    """The first term-1 course of one student without its score, as if the teacher had not
+    handed it in yet."""
+    first = (
+        CourseEnrolment.objects.filter(
+            student__school=school,
+            student__user__username=UNGRADED,
+            course__term__school_year=year,
+            course__term__number=1,
+            course__credits__gt=0,
+        )
+        .order_by("course__code", "pk")
+        .first()
+    )
+    if first is not None:
+        CourseEnrolment.objects.filter(pk=first.pk).update(score=None, passed=None)
+
+
+def _final_selections(students: list[Student], year: SchoolYear, now) -> None:
+    """Grade 11's selection window closed yesterday; each of ``students`` selected their
+    certified outcomes and their performances and confirmed, and the selections are final."""
+    if not Window.objects.filter(
+        term__school_year=year, kind=WindowKind.SELECTION, grade=SELECTED_GRADE
+    ).exists():
+        opened = max(now - dt.timedelta(days=15), timezone.make_aware(
+            dt.datetime.combine(year.starts_on, dt.time())
+        ))  # fmt: skip
+        window = window_create(
+            term=_term_of(year, opened),
+            kind=WindowKind.SELECTION,
+            grade=SELECTED_GRADE,
+            starts_at=opened,
+            ends_at=max(opened + dt.timedelta(hours=1), now - dt.timedelta(days=1)),
+            note="示範：二年級勾選已截止",
+            by=None,
+        )
+        Window.objects.filter(pk=window.pk).update(state=WindowState.CLOSED)
+    for student in students:
+        selection, created = Selection.objects.get_or_create(
+            school=student.school, student=student, school_year=year
+        )
+        if not created:
+            continue
+        selection.outcomes.set(
+            CourseOutcome.objects.filter(student=student, state=OutcomeState.CERTIFIED)
+        )
+        selection.performances.set(
+            Performance.objects.filter(student=student, source=PerformanceSource.STUDENT)
+        )
+        # Locked as the periodic task locks a selection whose window is over (the school's
+        # July window for every grade is still to come, so it would not lock them yet).
+        Selection.objects.filter(pk=selection.pk).update(
+            saved_at=now - dt.timedelta(days=3),
+            confirmed_at=now - dt.timedelta(days=3),
+            locked_at=now - dt.timedelta(days=1),
+        )
+
+
+def _term_of(year: SchoolYear, moment) -> Term:
+    terms = list(year.terms.order_by("number"))
+    day = timezone.localtime(moment).date()
+    return next((t for t in terms if t.starts_on <= day <= t.ends_on), terms[0])
 
 
 def _selection_window(year: SchoolYear) -> None:

@@ -14,7 +14,7 @@ from django.utils import translation
 from portfolio.jobs import job_handler
 from portfolio.models import Job
 from submissions import export
-from submissions.services import precheck
+from submissions.services import packages, precheck
 
 
 @job_handler(export.EXPORT_JOB)
@@ -26,3 +26,9 @@ def portfolio_export(job: Job, progress: Callable[[int, int], None]) -> dict[str
 def roster_precheck(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
         return precheck.precheck_build(job, progress)
+
+
+@job_handler(packages.PACKAGE_JOB)
+def roster_package(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return packages.package_build(job, progress)

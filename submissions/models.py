@@ -388,3 +388,148 @@ class Selection(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+
+# --- roster packages for the central database (名冊) -----------------------------------------
+
+
+class PackageState(models.TextChoices):
+    BUILDING = "building", _("Building")
+    INTERRUPTED = "interrupted", _("Build interrupted")
+    PROBLEMS = "problems", _("Pre-check failed")
+    BUILT = "built", _("Ready to submit")
+    SUBMITTED = "submitted", _("Submitted")
+    ACCEPTED = "accepted", _("Accepted by the central database")
+    REJECTED = "rejected", _("Errors returned by the central database")
+    REOPENED = "reopened", _("Reopened for resubmission")
+
+
+# A package in one of these states holds its items fast: they were sent to the central
+# database and may not change until the registry reopens the roster.
+FROZEN_STATES = (PackageState.SUBMITTED, PackageState.ACCEPTED, PackageState.REJECTED)
+
+
+class RosterPackage(models.Model):
+    """One build of one roster (名冊) of a term or school year, for one division.
+
+    A build runs as a background job (``job``): it checks the roster's rows (the pre-check)
+    and writes the workbook in the central layout, and for the item rosters a zip of the
+    selected items' files with their sha256 sums. It ends with problems (nothing to submit
+    until they are fixed and the roster is built again) or built; a built package is
+    submitted through the transport chosen in settings, and its items are frozen until the
+    registry reopens it with a reason. Only one build of a roster runs at a time (a partial
+    unique constraint); a build whose worker died is marked interrupted when the next one
+    starts.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    school_year = models.ForeignKey(
+        "portfolio.SchoolYear", on_delete=models.CASCADE, related_name="+"
+    )
+    # The term of a term roster; None for a yearly roster (cover term 0), with
+    # ``term_number`` 0 so that the roster's identity has no NULL in it.
+    term = models.ForeignKey(
+        "portfolio.Term", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    term_number = models.PositiveSmallIntegerField(default=0)
+    roster = models.PositiveSmallIntegerField(_("roster code"))
+    division = models.CharField(max_length=16)
+    spec_version = models.CharField(max_length=8)
+    state = models.CharField(
+        _("state"), max_length=16, choices=PackageState.choices, default=PackageState.BUILDING
+    )
+    job = models.ForeignKey(
+        "portfolio.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Set while a build runs, at every progress step: a build whose heartbeat stopped long
+    # ago lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    file_name = models.CharField(max_length=100, blank=True)
+    workbook = models.FileField(upload_to="rosters/", blank=True)
+    workbook_sha256 = models.CharField(max_length=64, blank=True)
+    files_zip = models.FileField(upload_to="rosters/", blank=True)
+    files_zip_sha256 = models.CharField(max_length=64, blank=True)
+    # sha256 over every row and every file's sha256, in order: the same data gives the same
+    # content, whenever it is built.
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    file_count = models.PositiveIntegerField(default=0)
+    # What the pre-check found: {"problems": [...], "excluded": [...], counts}.
+    findings = models.JSONField(default=dict, blank=True)
+    # {row key: digest of the row} for the diff with the next build.
+    row_digests = models.JSONField(default=dict, blank=True)
+    # What changed since the last submitted package of the roster (None: nothing before).
+    diff = models.JSONField(null=True, blank=True)
+    outcomes = models.ManyToManyField(CourseOutcome, blank=True, related_name="packages")
+    performances = models.ManyToManyField(Performance, blank=True, related_name="packages")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    transport = models.CharField(max_length=16, blank=True)
+    # The central database's reference for an HTTP submission (FID), polled for its answer.
+    reference = models.CharField(max_length=100, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    answer = models.JSONField(default=dict, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # Set on a submitted package when a later one of the same roster is submitted.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopen_reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("roster package")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "school_year", "term_number", "roster", "division"],
+                condition=models.Q(state="building"),
+                name="one_build_of_a_roster_at_a_time",
+            )
+        ]
+        indexes = [models.Index(fields=["school", "school_year", "roster", "division"])]
+
+    def __str__(self) -> str:
+        return f"{self.roster} {self.school_year} {self.term_number} #{self.pk}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.state in FROZEN_STATES and self.superseded_at is None
+
+    @property
+    def is_building(self) -> bool:
+        return self.state == PackageState.BUILDING
+
+    @property
+    def is_interrupted(self) -> bool:
+        return self.state == PackageState.INTERRUPTED
+
+    @property
+    def is_built(self) -> bool:
+        """Built, its pre-check passed, not yet submitted: ready to submit."""
+        return self.state == PackageState.BUILT
+
+    @property
+    def is_reopened(self) -> bool:
+        return self.state == PackageState.REOPENED
+
+    @property
+    def was_downloaded(self) -> bool:
+        """Submitted by the office on the central database's site (the download transport)."""
+        return self.transport == "download"
+
+    @property
+    def chip(self) -> str:
+        """The state's chip style: good, under way, or to look at."""
+        if self.state in (PackageState.BUILT, PackageState.ACCEPTED):
+            return "chip-open"
+        if self.state in (PackageState.BUILDING, PackageState.SUBMITTED):
+            return "chip-scheduled"
+        return "chip-closed"

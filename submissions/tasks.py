@@ -64,6 +64,41 @@ def lock_selections() -> int:
     return selections_lock(timezone.now())
 
 
+@shared_task(time_limit=120, soft_time_limit=100)
+def send_package(package_id: int) -> str:
+    """Send one submitted roster package over HTTP (queued when it is submitted); a failure
+    leaves it for ``send_roster_packages`` to try again."""
+    from submissions.services.rosters import package_send
+    from submissions.transports.base import TransportError
+
+    try:
+        return package_send(package_id)
+    except TransportError:
+        log.warning("roster package %s could not be sent; retried by the periodic task", package_id)
+        return ""
+
+
+@shared_task(time_limit=600, soft_time_limit=570)
+def send_roster_packages() -> int:
+    """Beat runs this every two minutes: packages submitted over HTTP are sent if they were
+    not yet, and those sent are asked for their answer."""
+    from submissions.services.rosters import package_poll, package_send, sent_packages
+    from submissions.transports.base import TransportError
+
+    handled = 0
+    for package in sent_packages().only("pk", "reference"):
+        try:
+            if package.reference:
+                package_poll(package.pk)
+            else:
+                package_send(package.pk)
+        except TransportError as error:
+            log.warning("roster package %s: %s", package.pk, error)
+            continue
+        handled += 1
+    return handled
+
+
 @shared_task(time_limit=3600, soft_time_limit=3500)
 def sweep_stored_files() -> dict:
     """Beat runs this daily (03:30 Asia/Taipei)."""

@@ -1,7 +1,6 @@
 """The grade roster's pre-check: problems per student and column, rows left out, the
 pre-check file in the central layout, and the registry's pages."""
 
-import datetime as dt
 import io
 
 import pytest
@@ -11,57 +10,13 @@ from openpyxl import load_workbook
 
 from accounts.models import Division, Role
 from portfolio.jobs import job_start
-from portfolio.lib import national_id
-from portfolio.models import Job, JobStatus, Term
-from records.models import Course, CourseEnrolment, SchoolClass, Student, StudentStatus
+from portfolio.models import Job, JobStatus
+from records.models import StudentStatus
 from submissions.services.precheck import PRECHECK_JOB
 from tests.builders.people import acting, client_for, english
+from tests.builders.rosters import RosterClass, code
 
-BIRTH = dt.date(2009, 5, 1)
-
-
-def valid_id(n: int) -> str:
-    stem = f"A1{n:07d}"
-    return next(stem + str(d) for d in range(10) if national_id.is_valid(stem + str(d)))
-
-
-def code(school, category="1", attribute="1", n=1) -> str:
-    value = f"115{school.code}H110100{category}0{attribute}01{n:02d}"
-    assert len(value) == 23, value
-    return value
-
-
-class Roster:
-    def __init__(self, school, division=Division.DAY, name="101"):
-        self.school = school
-        self.term = Term.objects.filter(school=school).order_by("number").first()
-        self.klass = SchoolClass.objects.create(
-            school=school, school_year=self.term.school_year, name=name, grade=10, division=division
-        )
-        self.seat = 0
-
-    def student(self, *, nid="", birth=BIRTH, status=StudentStatus.ENROLLED, number=None):
-        self.seat += 1
-        return Student.objects.create(
-            school=self.school,
-            student_number=number or f"{self.klass.name}{self.seat:02d}",
-            name=f"學生{self.seat}",
-            school_class=self.klass,
-            seat_number=self.seat,
-            national_id=nid or valid_id(self.seat + 100 * int(self.klass.name)),
-            birth_date=birth,
-            status=status,
-        )
-
-    def course(self, value, name="國語文", section=""):
-        return Course.objects.create(
-            school=self.school, term=self.term, code=value, name=name, section=section,
-            grade=10, credits=4,
-        )  # fmt: skip
-
-    def enrol(self, student, *courses):
-        for course in courses:
-            CourseEnrolment.objects.create(school=self.school, student=student, course=course)
+Roster = RosterClass
 
 
 def run(school, term, member, division=Division.DAY, django_capture_on_commit_callbacks=None):

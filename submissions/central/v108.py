@@ -21,9 +21,14 @@ from submissions.models import CourseOutcome, Performance
 VERSION = "108"
 KEY_COLUMNS = ("身分證號", "出生日期")
 
-OUTCOMES_ROSTER = 26
-PERFORMANCES_ROSTER = 25
+STUDENTS_ROSTER = 1
 GRADES_ROSTER = 2
+CADRES_ROSTER = 24
+PERFORMANCES_ROSTER = 25
+OUTCOMES_ROSTER = 26
+# The continuing-education division's course-outcome roster: roster 26's sheets, with 修課節數
+# where 26 has 修課學分 (section 8).
+CONTINUING_OUTCOMES_ROSTER = 28
 # The grade pre-check file (預檢成績名冊): day and continuing-education division.
 PRECHECK_ROSTERS = {"day": 41, "continuing": 42}
 
@@ -48,6 +53,34 @@ PRECHECK_FILLED = 4
 
 OUTCOME_SHEET = "學期課程學習成果"
 OUTCOME_COLUMNS = ("實際修課學期", "課程代碼", "科目名稱", "開課年級", "修課學分", "成果簡述")
+CONTINUING_OUTCOME_COLUMNS = (
+    "實際修課學期", "課程代碼", "科目名稱", "開課年級", "修課節數", "成果簡述",
+)  # fmt: skip
+
+# Roster 1 (section 3): the upload columns of the 108 sheet 學生資料 that the platform keeps.
+# The indigenous-language and experimental-class columns of the 108 extract look like the
+# central database's own enrichment and are not sent.
+STUDENT_SHEET = "學生資料"
+STUDENT_COLUMNS = (
+    "性別代碼", "群別代碼", "科班學程別代碼", "部別代碼", "班別", "年級", "班級名稱", "座號",
+    "特殊身分別", "學籍狀態", "學籍異動日期",
+)  # fmt: skip
+# 部別 (104 codes, the 108 data keeps them): 1 日間部, 5 進修部(學校); 班別: 1 日間部(一般班),
+# 01 進修部 核定班.
+DIVISION_CODES = {"day": "1", "continuing": "5"}
+CLASS_TYPE_CODES = {"day": "1", "continuing": "01"}
+# 特殊身分別: 0 一般生 (the platform records no special status yet).
+ORDINARY_STUDENT = "0"
+ENROLLED_TEXT = "在學"
+
+# Roster 24 (section 6): per term, no file link (the school vouches for it); the central
+# database takes the levels 1 to 3 only.
+CADRE_SHEET = "幹部經歷紀錄"
+CADRE_COLUMNS = ("單位名稱", "開始日期", "結束日期", "擔任職務", "幹部等級")
+CADRE_LEVELS = ("1", "2", "3")
+
+# Grade rows (section 4): pass flags 1 or 0; an absent make-up score is -1.
+ABSENT_SCORE = -1
 
 # Roster 25's sheets in order, each with its columns after the key (section 7).
 PERFORMANCE_SHEETS: dict[str, tuple[str, ...]] = {
@@ -87,13 +120,14 @@ def roc_date(day: dt.date | str | None) -> str:
     return to_roc_date(day)
 
 
-def outcome_row(outcome: CourseOutcome) -> dict[str, Any]:
-    """The columns of ``outcome`` on roster 26 after the key (course and term loaded)."""
+def outcome_row(outcome: CourseOutcome, division: str = "day") -> dict[str, Any]:
+    """The columns of ``outcome`` on roster 26 (28 for the continuing-education division)
+    after the key (course and term loaded)."""
     course = outcome.enrolment.course
     term = course.term
     return dict(
         zip(
-            OUTCOME_COLUMNS,
+            CONTINUING_OUTCOME_COLUMNS if division == "continuing" else OUTCOME_COLUMNS,
             (
                 f"{term.school_year.roc_year}{term.number}",
                 course.code,
@@ -148,3 +182,67 @@ def precheck_row(code: str, name: str, grade: int, credits: int, division: str) 
     (None: no cell written)."""
     filled = [code, name, grade, credits]
     return filled + [None] * (len(GRADE_COLUMNS[division]) - PRECHECK_FILLED)
+
+
+def outcomes_roster(division: str) -> int:
+    return CONTINUING_OUTCOMES_ROSTER if division == "continuing" else OUTCOMES_ROSTER
+
+
+def student_row(
+    *,
+    gender: str,
+    department_code: str,
+    division: str,
+    grade: int | None,
+    class_name: str,
+    seat: int | None,
+    changed_on: dt.date | None,
+) -> list[Any]:
+    """Roster 1's columns after the key, for an enrolled student."""
+    return [
+        gender,
+        "",  # 群別代碼: not recorded by the platform
+        department_code,
+        DIVISION_CODES[division],
+        CLASS_TYPE_CODES[division],
+        grade,
+        class_name,
+        seat,
+        ORDINARY_STUDENT,
+        ENROLLED_TEXT,
+        roc_date(changed_on),
+    ]
+
+
+def cadre_row(unit: str, title: str, level: str, starts_on: dt.date, ends_on: dt.date) -> list:
+    """Roster 24's columns after the key."""
+    return [unit, roc_date(starts_on), roc_date(ends_on), title, level]
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else (1 if value else 0)
+
+
+def grade_row(
+    code: str,
+    name: str,
+    grade: int,
+    credits: int,
+    division: str,
+    *,
+    score: Decimal | None,
+    passed: bool | None,
+    makeup_score: Decimal | None,
+    makeup_passed: bool | None,
+    counts_credit: str,
+    description: str,
+) -> list[Any]:
+    """A row of the grade roster's 學期成績 sheet after the key."""
+    if division == "continuing":
+        # The yearly score and pass columns are the second term's business; the platform
+        # keeps term scores only, so they stay blank.
+        return [code, name, grade, credits, score, _flag(passed), None, None, counts_credit,
+                description]  # fmt: skip
+    makeup = ABSENT_SCORE if makeup_score is None else makeup_score
+    return [code, name, grade, credits, score, _flag(passed), makeup, _flag(makeup_passed),
+            counts_credit, description]  # fmt: skip

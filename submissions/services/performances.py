@@ -39,6 +39,7 @@ from submissions.models import (
     PerformanceState,
     StoredFile,
 )
+from submissions.services.rosters import frozen_refusal
 from submissions.services.stored_files import (
     check_files,
     close_all,
@@ -499,6 +500,9 @@ def _raise_unless_student_may_change(performance: Performance, now: dt.datetime)
                 ]
             }
         )
+    frozen = frozen_refusal(performance)
+    if frozen:
+        raise ValidationError({NON_FIELD_ERRORS: [frozen]})
     performance_window(
         performance.student, school_year=performance.school_year, now=now
     ).raise_if_closed()

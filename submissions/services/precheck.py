@@ -73,9 +73,9 @@ def _finding(student: Student, field: str, message: str, course: str) -> dict[st
     }
 
 
-def enrolments(term: Term, division: str):
-    """(student id, course id) of the term's course enrolments of the division's students,
-    in roster order: class, seat, student number, course code."""
+def enrolments(term: Term, division: str, fields: tuple[str, ...] = ()):
+    """(student id, course id, *fields) of the term's course enrolments of the division's
+    students, in roster order: class, seat, student number, course code."""
     return (
         CourseEnrolment.objects.filter(school_id=term.school_id, course__term=term)
         .filter(division_q(division, prefix="student__"))
@@ -86,7 +86,7 @@ def enrolments(term: Term, division: str):
             "course__code",
             "course__section",
         )
-        .values_list("student_id", "course_id")
+        .values_list("student_id", "course_id", *fields)
     )
 
 
@@ -112,7 +112,7 @@ def _verdict(course: Course, school_code: str) -> CourseVerdict:
     return verdict
 
 
-def _student_problems(student: Student, findings: Findings) -> bool:
+def student_key_problems(student: Student, findings: Findings) -> bool:
     """Report what is wrong with the student's key; whether their rows can be sent."""
     if student.status != StudentStatus.ENROLLED:
         findings.exclude(
@@ -135,14 +135,30 @@ def _student_problems(student: Student, findings: Findings) -> bool:
     return fine
 
 
-def precheck_rows(
-    term: Term, division: str, findings: Findings, progress: Callable[[int, int], None]
-) -> Iterator[list[Any]]:
-    """The pre-check file's data rows, read once and checked as they go. Each student and
-    each course is read (and a national ID decrypted) once, not once per row."""
-    spec = spec_for(term.school_year.roc_year)
-    rows = enrolments(term, division)
+@dataclasses.dataclass
+class GradeRow:
+    """An enrolment that passed the checks: its student, the row's key (身分證號, 出生日期),
+    the course's verdict and the enrolment's ``fields``."""
+
+    student: Student
+    key: list[str]
+    verdict: CourseVerdict
+    values: tuple[Any, ...]
+
+
+def checked_grade_rows(
+    term: Term,
+    division: str,
+    findings: Findings,
+    progress: Callable[[int, int], None],
+    fields: tuple[str, ...] = (),
+) -> Iterator[GradeRow]:
+    """The term's enrolments of the division that may be sent, read once and checked as they
+    go; what may not is reported to ``findings``. Each student and each course is read (and
+    a national ID decrypted) once, not once per row."""
+    rows = enrolments(term, division, fields)
     total = rows.count()
+    progress(0, total + 1)
     students = {
         s.pk: s
         for s in Student.objects.filter(pk__in=rows.values("student_id").order_by()).select_related(
@@ -154,13 +170,15 @@ def precheck_rows(
     sendable = False
     seen: set[str] = set()
     key: list[str] = []
-    for done, (student_id, course_id) in enumerate(rows.iterator(chunk_size=5000), start=1):
+    for done, (student_id, course_id, *values) in enumerate(
+        rows.iterator(chunk_size=5000), start=1
+    ):
         if done % 500 == 0:
             progress(done, total + 1)
         student, verdict = students[student_id], courses[course_id]
         if student_id != current:
             current, seen = student_id, set()
-            sendable = _student_problems(student, findings)
+            sendable = student_key_problems(student, findings)
             if sendable:
                 key = [national_ids.normalize(student.national_id), to_roc_date(student.birth_date)]
         if not sendable:
@@ -186,10 +204,19 @@ def precheck_rows(
             )
         else:
             seen.add(verdict.code)
-            course = verdict.course
-            yield key + spec.precheck_row(
-                verdict.code, course.name, course.grade, course.credits, division
-            )
+            yield GradeRow(student, key, verdict, tuple(values))
+
+
+def precheck_rows(
+    term: Term, division: str, findings: Findings, progress: Callable[[int, int], None]
+) -> Iterator[list[Any]]:
+    """The pre-check file's data rows: the course's columns, the grades blank."""
+    spec = spec_for(term.school_year.roc_year)
+    for row in checked_grade_rows(term, division, findings, progress):
+        course = row.verdict.course
+        yield row.key + spec.precheck_row(
+            row.verdict.code, course.name, course.grade, course.credits, division
+        )
 
 
 def precheck_build(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:

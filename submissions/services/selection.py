@@ -41,6 +41,7 @@ from submissions.models import (
     StoredFile,
     WindowExtension,
 )
+from submissions.services.rosters import frozen_ids
 from submissions.services.windows import (
     UploadWindow,
     policy_for_year,
@@ -270,6 +271,27 @@ def _check_choice(
         add_problem(problems, field, message % {"count": len(chosen), "cap": cap})
 
 
+def _check_frozen(
+    problems: Problems,
+    field: str,
+    model: type[CourseOutcome] | type[Performance],
+    dropped: set[int],
+) -> None:
+    """Items submitted to the central database stay selected until the roster is reopened."""
+    if not dropped:
+        return
+    for item in model.objects.filter(pk__in=frozen_ids(model, sorted(dropped))):
+        add_problem(
+            problems,
+            field,
+            _(
+                "%(item)s was submitted to the central database and stays selected until the "
+                "registry reopens the roster."
+            )
+            % {"item": _item_name(item)},
+        )
+
+
 def _item_name(item: CourseOutcome | Performance) -> str:
     return item.title if isinstance(item, CourseOutcome) else item.name
 
@@ -306,11 +328,15 @@ def selection_save(
         _check_choice(
             problems, PERFORMANCES, state.performances, performance_ids, state.performance_cap
         )
-        raise_if(problems)
         before = {
             OUTCOMES: sorted(c.pk for c in state.outcomes_selected),
             PERFORMANCES: sorted(c.pk for c in state.performances_selected),
         }
+        _check_frozen(problems, OUTCOMES, CourseOutcome, set(before[OUTCOMES]) - outcome_ids)
+        _check_frozen(
+            problems, PERFORMANCES, Performance, set(before[PERFORMANCES]) - performance_ids
+        )
+        raise_if(problems)
         after = {OUTCOMES: sorted(outcome_ids), PERFORMANCES: sorted(performance_ids)}
         if before == after and selection.saved_at is not None:
             return selection
@@ -419,13 +445,16 @@ def selections_lock(now: dt.datetime) -> int:
     ).values("term__school_year")
     locked = 0
     for school_year in SchoolYear.objects.filter(pk__in=recent).select_related("school"):
-        windows = list(
-            Window.objects.filter(kind=WindowKind.SELECTION, term__school_year=school_year)
-        )
-        student_ids = list(_students_to_lock(school_year, windows, now))
-        if student_ids:
-            locked += _lock(school_year, student_ids, now)
+        locked += selections_lock_year(school_year, now)
     return locked
+
+
+def selections_lock_year(school_year: SchoolYear, now: dt.datetime) -> int:
+    """``selections_lock`` for one school year: what a roster build runs first, so that it
+    never waits for the periodic task to find a window that has just closed."""
+    windows = list(Window.objects.filter(kind=WindowKind.SELECTION, term__school_year=school_year))
+    student_ids = list(_students_to_lock(school_year, windows, now))
+    return _lock(school_year, student_ids, now) if student_ids else 0
 
 
 def _lock(school_year: SchoolYear, student_ids: list[int], now: dt.datetime) -> int:
