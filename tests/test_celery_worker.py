@@ -6,14 +6,7 @@ database, and without a broker tasks run eagerly in the test process.
 """
 
 import datetime as dt
-import os
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -25,22 +18,10 @@ from portfolio.celery import app
 from portfolio.lib import roc
 from portfolio.models import AuditLog, Window, WindowKind, WindowState
 from tests.builders.people import make_school_with_year
+from tests.builders.worker import REAL_WORKER_MARKS, log_tail, real_worker
 
-REPO = Path(__file__).resolve().parent.parent
-BROKER = os.environ.get("CELERY_BROKER_URL", "")
-ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+pytestmark = REAL_WORKER_MARKS
 
-pytestmark = [
-    pytest.mark.celery_worker,
-    # One xdist worker runs them all: they share the broker's queue.
-    pytest.mark.xdist_group("celery_worker"),
-    pytest.mark.skipif(not BROKER, reason="CELERY_BROKER_URL is not set"),
-    pytest.mark.skipif(
-        not ON_POSTGRES, reason="needs PostgreSQL: a worker process cannot see SQLite's test DB"
-    ),
-]
-
-READY_SECONDS = 60
 TASK_SECONDS = 30
 # Kinds without a national rule on their length, so any window of them is allowed.
 PLAIN_KINDS = [
@@ -52,88 +33,14 @@ PLAIN_KINDS = [
 ]
 
 
-def _database_url() -> str:
-    """The test database (pytest-django has renamed NAME by now) as a DATABASE_URL."""
-    db = settings.DATABASES["default"]
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or ""
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-def _celery_bin() -> str:
-    beside_python = Path(sys.executable).with_name("celery")
-    if beside_python.exists():
-        return str(beside_python)
-    return str(REPO / ".venv" / "bin" / "celery")
-
-
-def _log_tail(log, limit: int = 4000) -> str:
-    log.flush()
-    return Path(log.name).read_text(errors="replace")[-limit:]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()  # warm shutdown: the solo pool finishes its task and leaves
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def worker(django_db_setup):
     """A `celery worker` subprocess on the test database; yields once it answers a ping."""
     # Messages left in the queue by an earlier, interrupted run must not run here.
     app.control.purge()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": BROKER,
-        "DJANGO_SETTINGS_MODULE": "portfolio.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    hostname = f"pytest-{os.getpid()}@%h"
-    with tempfile.NamedTemporaryFile("w+", prefix="celery-worker-", suffix=".log") as log:
-        process = subprocess.Popen(
-            [
-                _celery_bin(), "-A", "portfolio", "worker", "--pool=solo", "--concurrency=1",
-                "-l", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle",
-                "-n", hostname,
-            ],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + READY_SECONDS
-            name = hostname.replace("%h", "")
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(
-                        f"celery worker exited with {process.returncode}:\n{_log_tail(log)}"
-                    )
-                replies = app.control.ping(timeout=1.0)
-                if any(name in host for reply in replies for host in reply):
-                    break
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"celery worker not ready after {READY_SECONDS} s:\n{_log_tail(log)}"
-                    )
-            # Another worker on this queue would take some of these tests' tasks and run them
-            # on its own database: fail plainly rather than count wrong.
-            others = [host for reply in replies for host in reply if name not in host]
-            assert not others, f"other workers consume this broker's queue: {others}"
-            yield process
-            assert process.poll() is None, f"celery worker died:\n{_log_tail(log)}"
-        finally:
-            _stop(process)
+    with real_worker() as process:
+        yield process
+        assert process.poll() is None, f"celery worker died:\n{log_tail(process.log)}"
 
 
 def _year_start(roc_year: int) -> dt.datetime:

@@ -293,8 +293,9 @@ def package_start(
             with transaction.atomic():
                 package.save()
         except IntegrityError:
-            # Another start got there first: its build is the roster's build.
-            return RosterPackage.objects.get(**_identity(package), state=PackageState.BUILDING)
+            # Another start got there first: its build is the roster's build (which may
+            # have finished already).
+            return RosterPackage.objects.filter(**_identity(package)).order_by("-pk")[0]
         job = job_start(
             school=acting.school,
             kind=PACKAGE_JOB,
