@@ -25,7 +25,7 @@ from types import FrameType
 if not __package__:  # run as a file (bench/run.py): import the bench package from the root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import imports, load, portfolio_page, precheck, roster, server, uploads
+from bench import imports, load, package, portfolio_page, precheck, roster, server, uploads
 from bench.client import Browser, sign_in
 from bench.errors import BenchError, log
 
@@ -169,6 +169,12 @@ def import_grades(ctx: Context) -> list[Figure]:
 def grade_precheck(ctx: Context) -> list[Figure]:
     """The grade roster's pre-check of 3,000 students with 15 courses each (45,000 rows)."""
     return [Figure(*figure) for figure in precheck.precheck(ctx.env, ctx.manage)]
+
+
+@benchmark("package", needs=("import_grades",))
+def roster_package(ctx: Context) -> list[Figure]:
+    """Roster 26 with its files zip: 3,000 students with 6 selected outcomes each."""
+    return [Figure(*figure) for figure in package.package(ctx.env, ctx.manage)]
 
 
 @benchmark("roster_page_queries")
