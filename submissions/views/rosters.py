@@ -72,6 +72,7 @@ def year_page(request: ActingRequest, roc_year: int) -> HttpResponse:
         "years": list(_years(request)),
         "lines": [(line, prechecks.get(line.term.pk) if line.term else None) for line in lines],
         "may_precheck": request.acting.role in PRECHECK_ROLES,
+        "with_files": any(line.kind.with_files for line in lines),
         "downloads": transport_name() == "download",
     }
     return render(request, "submissions/rosters/year.html", context)
