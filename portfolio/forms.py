@@ -11,6 +11,7 @@ from portfolio.models import (
     DOCUMENT_TYPES,
     GRADE_CHOICES,
     MEDIA_TYPES,
+    SELECTION_BATCHES,
     SchoolPolicy,
     Term,
     WindowKind,
@@ -174,6 +175,17 @@ class WindowForm(Form):
     ends_at = datetime_field(_("Closes (date and time)"))
     self_check_on = date_field(_("Self-check date"), required=False)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    batch = forms.TypedChoiceField(
+        label=_("Batch (梯次)"),
+        choices=[("", _("No batch")), *SELECTION_BATCHES],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_(
+            "Grade 12's selection windows only: the first or second batch, each sending its "
+            "own rosters to the central database."
+        ),
+    )
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)

@@ -170,6 +170,9 @@ class WindowQuerySet(models.QuerySet):
         return self.filter(models.Q(grade__isnull=True) | models.Q(grade=grade))
 
 
+SELECTION_BATCHES = [(1, _("First batch (第一梯次)")), (2, _("Second batch (第二梯次)"))]
+
+
 class Window(models.Model):
     """A period in which something may be done, enforced on the server by its times.
 
@@ -196,6 +199,11 @@ class Window(models.Model):
         help_text=_("The date by which students or staff check their own entries (自主檢核)."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # Grade 12 selects in batches (梯次): its first and second selection windows send their
+    # own rosters (34/35/36/38, then 74/75/76/78).
+    batch = models.PositiveSmallIntegerField(
+        _("batch (梯次)"), choices=SELECTION_BATCHES, null=True, blank=True
+    )
     state = models.CharField(
         max_length=16, choices=WindowState.choices, default=WindowState.SCHEDULED
     )
@@ -214,7 +222,8 @@ class Window(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.term.label}"
+        batch = f" {self.get_batch_display()}" if self.batch else ""
+        return f"{self.get_kind_display()}{batch} {self.term.label}"
 
     def is_open_at(self, moment: dt.datetime) -> bool:
         return self.starts_at <= moment < self.ends_at

@@ -30,6 +30,7 @@ def window_problems(
     starts_at: dt.datetime,
     ends_at: dt.datetime,
     self_check_on: dt.date | None,
+    batch: int | None = None,
     exclude: Window | None = None,
 ) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
@@ -83,6 +84,9 @@ def window_problems(
             _("The self-check date must fall within the window (%(start)s to %(end)s).")
             % {"start": date_format(start_day, "Y-m-d"), "end": date_format(end_day, "Y-m-d")},
         )
+
+    if batch is not None and (kind != WindowKind.SELECTION or grade != 12):
+        add("batch", _("Only grade 12's selection windows come in batches (梯次)."))
 
     overlapping = Window.objects.filter(
         term=term, kind=kind, starts_at__lt=ends_at, ends_at__gt=starts_at

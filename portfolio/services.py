@@ -118,6 +118,7 @@ def _window_data(
     ends_at: dt.datetime,
     self_check_on: dt.date | None,
     note: str,
+    batch: int | None,
 ) -> dict[str, Any]:
     return {
         "kind": kind,
@@ -126,6 +127,7 @@ def _window_data(
         "ends_at": ends_at,
         "self_check_on": self_check_on,
         "note": note,
+        "batch": batch,
     }
 
 
@@ -139,6 +141,7 @@ def window_create(
     ends_at: dt.datetime,
     self_check_on: dt.date | None = None,
     note: str = "",
+    batch: int | None = None,
     by: Actor | None,
 ) -> Window:
     data = _window_data(
@@ -148,6 +151,7 @@ def window_create(
         ends_at=ends_at,
         self_check_on=self_check_on,
         note=note,
+        batch=batch,
     )
     raise_if(rules.window_problems(term=term, **_rule_args(data)))
     window = Window.objects.create(school=term.school, term=term, **data)
@@ -171,6 +175,7 @@ def window_update(
     ends_at: dt.datetime,
     self_check_on: dt.date | None = None,
     note: str = "",
+    batch: int | None = None,
     by: Actor | None,
 ) -> Window:
     data = _window_data(
@@ -180,6 +185,7 @@ def window_update(
         ends_at=ends_at,
         self_check_on=self_check_on,
         note=note,
+        batch=batch,
     )
     raise_if(rules.window_problems(term=window.term, exclude=window, **_rule_args(data)))
     update_audited(window, data, school=window.school, by=by, action="window.update")

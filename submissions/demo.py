@@ -7,7 +7,8 @@ student-affairs office entered (shown, not counted against the cap). The files a
 and PNGs made here, checked and stored exactly as uploads are.
 
 Grade 10's selection window is open for three weeks from the day the demo is loaded, so s001
-to s010 can select. Grade 11's closed yesterday: the first five students of class 201 (s031 to
+to s010 can select. Grade 12 selects in batches: the first batch's window closed last week and
+the second opens in the second term. Grade 11's closed yesterday: the first five students of class 201 (s031 to
 s035) have outcomes and performances too, selected, confirmed and locked, so that registry
 finds rows in rosters 25 and 26 to build and submit. One student of class 201 (s060) has no
 term-1 score in their first course, a problem the grade roster's pre-check reports until
@@ -218,6 +219,33 @@ def seed(*, school: School, year: SchoolYear, staff: dict) -> None:
     _seed_portfolios(selected, year, staff["teacher"], now)
     _final_selections(selected, year, now)
     _ungraded(school, year)
+    _grade_12_batches(year, now)
+
+
+def _grade_12_batches(year: SchoolYear, now) -> None:
+    """Grade 12 selects in batches (梯次): the first batch's window closed last week, the
+    second opens in the second term; registry's page lists the batch rosters."""
+    if Window.objects.filter(term__school_year=year, batch__isnull=False).exists():
+        return
+    second_term = year.terms.order_by("number")[1]
+    opened = max(now - dt.timedelta(days=21), timezone.make_aware(
+        dt.datetime.combine(year.starts_on, dt.time())
+    ))  # fmt: skip
+    window_create(
+        term=_term_of(year, opened), kind=WindowKind.SELECTION, grade=12, batch=1,
+        starts_at=opened, ends_at=max(opened + dt.timedelta(hours=1), now - dt.timedelta(days=7)),
+        note="示範：三年級第一梯次勾選", by=None,
+    )  # fmt: skip
+    starts = timezone.make_aware(
+        dt.datetime.combine(second_term.starts_on + dt.timedelta(days=14), dt.time(8))
+    )
+    window_create(
+        term=second_term, kind=WindowKind.SELECTION, grade=12, batch=2, starts_at=starts,
+        ends_at=starts + dt.timedelta(days=10), note="示範：三年級第二梯次勾選", by=None,
+    )  # fmt: skip
+    Window.objects.filter(term__school_year=year, batch=1, ends_at__lte=now).update(
+        state=WindowState.CLOSED
+    )
 
 
 def _ungraded(school: School, year: SchoolYear) -> None:

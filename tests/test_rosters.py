@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from accounts.models import Division, Role
-from portfolio.models import AuditLog
+from portfolio.models import AuditLog, Window, WindowKind
 from records.models import CadrePost, Gender
 from submissions.models import (
     CourseOutcome,
@@ -438,3 +438,76 @@ def test_offices_see_only_their_own_rosters(
         reverse("rosters:build", args=[world.year.roc_year]), {"kind": "outcomes"}, follow=True
     )
     assert refused.status_code == 200 and RosterPackage.objects.count() == 1
+
+
+# --- grade 12's batches (梯次) -----------------------------------------------------------------
+
+
+def _batch_windows(year, now):
+    term1, term2 = year.terms.order_by("number")
+    Window.objects.create(
+        school=year.school, term=term1, kind=WindowKind.SELECTION, grade=12, batch=1,
+        starts_at=now - dt.timedelta(days=10), ends_at=now - dt.timedelta(days=1),
+    )  # fmt: skip
+    Window.objects.create(
+        school=year.school, term=term2, kind=WindowKind.SELECTION, grade=12, batch=2,
+        starts_at=now + dt.timedelta(days=60), ends_at=now + dt.timedelta(days=70),
+    )  # fmt: skip
+
+
+def test_grade_12_sends_its_batches_once_each_and_not_in_the_yearly_roster(
+    school, registry, world, django_capture_on_commit_callbacks
+):
+    by = acting(registry)
+    now = timezone.now()
+    _batch_windows(world.year, now)
+    senior = RosterClass(school, name="301")
+    senior.klass.grade = 12
+    senior.klass.save()
+    student = senior.student()
+    outcomes = []
+    for n in range(3):
+        senior.enrol(student, senior.course(code(school, n=10 + n), f"專題{n}"))
+        outcomes.append(
+            CourseOutcome.objects.create(
+                school=school, student=student, title=f"專題{n}", state=OutcomeState.CERTIFIED,
+                enrolment=student.enrolments.get(course__code=code(school, n=10 + n)),
+                document=stored_bytes(student, f"%PDF senior {n}".encode()),
+            )
+        )  # fmt: skip
+    selection = Selection.objects.create(school=school, student=student, school_year=world.year)
+    selection.outcomes.set(outcomes[:2])
+
+    first = build(by, "outcomes_batch1", world.year, capture=django_capture_on_commit_callbacks)
+    assert first.roster == 36 and first.state == PackageState.BUILT and first.row_count == 2
+    selection.refresh_from_db()
+    assert selection.is_locked  # the batch's window had closed: the build locked it first
+    yearly = build(by, "outcomes", world.year, capture=django_capture_on_commit_callbacks)
+    assert yearly.row_count == 2 and not yearly.outcomes.filter(student=student).exists()
+    rosters.package_submit(package=first, acting=by)
+
+    # The second batch adds one; what the first sent stays and is not sent again.
+    selection.outcomes.add(outcomes[2])
+    second = build(by, "outcomes_batch2", world.year, capture=django_capture_on_commit_callbacks)
+    assert second.roster == 76 and list(second.outcomes.all()) == [outcomes[2]]
+    client = english(client_for(registry))
+    html = client.get(reverse("rosters:year", args=[world.year.roc_year])).content.decode()
+    assert "Build roster 36" in html and "Build roster 76" in html
+
+
+def test_a_batch_window_is_grade_12_selection_only(school):
+    from portfolio.services import window_create
+
+    term = school.years.get().terms.order_by("number").first()
+    now = timezone.now()
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        window_create(
+            term=term, kind=WindowKind.SELECTION, grade=11, batch=1,
+            starts_at=now, ends_at=now + dt.timedelta(days=3), by=None,
+        )  # fmt: skip
+    assert "Only grade 12's selection windows come in batches" in str(refused.value)
+    window = window_create(
+        term=term, kind=WindowKind.SELECTION, grade=12, batch=1,
+        starts_at=now, ends_at=now + dt.timedelta(days=3), by=None,
+    )  # fmt: skip
+    assert window.batch == 1

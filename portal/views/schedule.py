@@ -171,6 +171,7 @@ def window_edit(request: ActingRequest, pk: int) -> HttpResponse:
         "ends_at": timezone.localtime(window.ends_at),
         "self_check_on": window.self_check_on,
         "note": window.note,
+        "batch": window.batch,
     }
     form = WindowForm(request.POST or None, school=request.acting.school, initial=initial)
     form.fields["term"].disabled = True

@@ -21,6 +21,11 @@ from submissions.models import CourseOutcome, Performance
 VERSION = "108"
 KEY_COLUMNS = ("身分證號", "出生日期")
 
+# Grade 12's batches (梯次) send their own codes for 24/25/26/28 (section 2).
+BATCH_ROSTERS = {
+    1: {24: 34, 25: 35, 26: 36, 28: 38},
+    2: {24: 74, 25: 75, 26: 76, 28: 78},
+}
 STUDENTS_ROSTER = 1
 GRADES_ROSTER = 2
 CADRES_ROSTER = 24
@@ -246,3 +251,8 @@ def grade_row(
     makeup = ABSENT_SCORE if makeup_score is None else makeup_score
     return [code, name, grade, credits, score, _flag(passed), makeup, _flag(makeup_passed),
             counts_credit, description]  # fmt: skip
+
+
+def batch_roster(roster: int, batch: int) -> int:
+    """The code of ``roster`` in grade 12's ``batch`` (0: the roster itself)."""
+    return BATCH_ROSTERS[batch][roster] if batch else roster

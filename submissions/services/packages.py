@@ -42,7 +42,7 @@ from typing import IO, Any
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -51,11 +51,12 @@ from openpyxl import Workbook
 from portfolio.exports import add_sheet
 from portfolio.lib import national_id as national_ids
 from portfolio.lib.roc import to_roc_date
-from portfolio.models import Job, SchoolYear, Term
+from portfolio.models import Job, SchoolYear, Term, Window, WindowKind
 from records.access import division_q
 from records.models import CadrePost, Student
 from submissions.central import spec_for
 from submissions.models import (
+    FROZEN_STATES,
     CourseOutcome,
     OutcomeState,
     PackageState,
@@ -111,6 +112,7 @@ class Build:
     term: Term | None
     findings: Findings
     report: Callable[[int, int], None]
+    batch: int = 0
     total: int = 0
     done: int = 0
     _keys: dict[int, list[str] | None] = dataclasses.field(default_factory=dict)
@@ -248,10 +250,42 @@ def cadre_rows(build: Build) -> Iterator[Row]:
         yield Row(spec.CADRE_SHEET, post.student, f"C{post.pk}", key, values)
 
 
+def year_has_batches(school_year: SchoolYear) -> bool:
+    """Whether grade 12 selects in batches (梯次) this school year."""
+    return Window.objects.filter(
+        term__school_year=school_year, kind=WindowKind.SELECTION, batch__isnull=False
+    ).exists()
+
+
+def _selecting_students(build: Build) -> Q:
+    """The students whose selections the roster sends: the division's; in a year of batches,
+    grade 12's go in the batch rosters and the others in the ordinary ones."""
+    scope = _division_students(build)
+    grade_12 = Q(
+        student__school_class__school_year=build.school_year, student__school_class__grade=12
+    )
+    if build.batch:
+        return scope & grade_12
+    if year_has_batches(build.school_year):
+        return scope & ~grade_12
+    return scope
+
+
 def _locked_selections(build: Build):
     return Selection.objects.filter(
         school_id=build.package.school_id, school_year=build.school_year, locked_at__isnull=False
-    ).filter(_division_students(build))
+    ).filter(_selecting_students(build))
+
+
+def _sent_in_first_batch(build: Build, model: type[CourseOutcome] | type[Performance]):
+    """For the second batch: the items a submitted first-batch roster holds (sent once)."""
+    first = {build.spec.batch_roster(code, 1) for code in build.spec.BATCH_ROSTERS[1]}
+    return model.objects.filter(
+        packages__school_year=build.school_year,
+        packages__roster__in=first,
+        packages__state__in=FROZEN_STATES,
+        packages__superseded_at=None,
+    ).values("pk")
 
 
 def _exclude_open_selections(build: Build) -> None:
@@ -264,7 +298,7 @@ def _exclude_open_selections(build: Build) -> None:
         Selection.objects.filter(
             school_id=build.package.school_id, school_year=build.school_year, locked_at=None
         )
-        .filter(_division_students(build))
+        .filter(_selecting_students(build))
         .select_related("student__school_class")
         .order_by(*STUDENT_ORDER)
     )
@@ -310,6 +344,8 @@ def outcome_rows(build: Build) -> Iterator[Row]:
         .order_by(*STUDENT_ORDER, "enrolment__course__term__school_year__roc_year",
                   "enrolment__course__term__number", "enrolment__course__code", "pk")
     )  # fmt: skip
+    if build.batch == 2:
+        outcomes = outcomes.exclude(pk__in=_sent_in_first_batch(build, CourseOutcome))
     build.total = outcomes.count()
     sheet = spec.OUTCOME_SHEET
     for outcome in outcomes.iterator(chunk_size=1000):
@@ -344,6 +380,8 @@ def performance_rows(build: Build) -> Iterator[Row]:
         .select_related("student__school_class", "document", "media")
         .order_by(*STUDENT_ORDER, "starts_on", "pk")
     )
+    if build.batch == 2:
+        performances = performances.exclude(pk__in=_sent_in_first_batch(build, Performance))
     build.total = performances.count()
     for sheet in spec.PERFORMANCE_SHEETS:
         categories = [c.code for c in spec.categories.CATEGORY_LIST if c.sheet == sheet]
@@ -628,6 +666,7 @@ def package_build(job: Job, progress: Callable[[int, int], None]) -> dict[str, A
         term=package.term,
         findings=Findings(),
         report=report,
+        batch=kind.batch,
     )
     moment = timezone.localtime()
     name = build.spec.file_name(

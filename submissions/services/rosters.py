@@ -2,7 +2,9 @@
 
 Which rosters: registry submits, per term, 1 (student data) and 2 (grades), and per school
 year 25 (performances) and 26 (course outcomes; 28 for the continuing-education division);
-student affairs submits 24 (cadre posts) per term. Each office handles its own division's
+student affairs submits 24 (cadre posts) per term. In a year whose schedule has grade 12
+select in batches (梯次), grade 12's items go in the batch rosters instead: 35 and 36/38 for
+the first batch, 75 and 76/78 for the second (what the first sent is not sent again). Each office handles its own division's
 students. ``ROSTER_KINDS`` says how each is built (``submissions.services.packages``).
 
 A roster's state is its newest package's: not built, building, pre-check failed, ready to
@@ -67,6 +69,8 @@ class RosterKind:
     code_of: Callable[[ModuleType, str], int]
     sheets_of: Callable[[ModuleType, str], list[tuple[str, tuple[str, ...]]]]
     rows: Callable[[Build], Iterator[Row]]
+    # Grade 12's batch (梯次) the roster sends, 1 or 2; 0 for the ordinary rosters.
+    batch: int = 0
 
     def code(self, spec: ModuleType, division: str) -> int:
         return self.code_of(spec, division)
@@ -79,6 +83,13 @@ def _outcome_columns(spec: ModuleType, division: str) -> tuple[str, ...]:
     return (
         spec.CONTINUING_OUTCOME_COLUMNS if division == Division.CONTINUING else spec.OUTCOME_COLUMNS
     )
+
+
+def _in_batch(
+    code_of: Callable[[ModuleType, str], int], batch: int
+) -> Callable[[ModuleType, str], int]:
+    """The code of a roster in grade 12's ``batch`` (its spec maps the ordinary code)."""
+    return lambda spec, division: spec.batch_roster(code_of(spec, division), batch)
 
 
 ROSTER_KINDS = (
@@ -113,6 +124,39 @@ ROSTER_KINDS = (
         lambda spec, d: spec.outcomes_roster(d),
         lambda spec, d: [(spec.OUTCOME_SHEET, _outcome_columns(spec, d))],
         packages.outcome_rows,
+    ),
+    *(
+        kind
+        for batch, performances_title, outcomes_title in (
+            (
+                1,
+                gettext_lazy("Diverse performances, grade 12 first batch (roster 35)"),
+                gettext_lazy(
+                    "Course outcomes, grade 12 first batch (roster 36; 38 continuing education)"
+                ),
+            ),
+            (
+                2,
+                gettext_lazy("Diverse performances, grade 12 second batch (roster 75)"),
+                gettext_lazy(
+                    "Course outcomes, grade 12 second batch (roster 76; 78 continuing education)"
+                ),
+            ),
+        )
+        for kind in (
+            RosterKind(
+                f"performances_batch{batch}", performances_title, True, Role.REGISTRY, True,
+                _in_batch(lambda spec, d: spec.PERFORMANCES_ROSTER, batch),
+                lambda spec, d: list(spec.PERFORMANCE_SHEETS.items()),
+                packages.performance_rows, batch,
+            ),
+            RosterKind(
+                f"outcomes_batch{batch}", outcomes_title, True, Role.REGISTRY, True,
+                _in_batch(lambda spec, d: spec.outcomes_roster(d), batch),
+                lambda spec, d: [(spec.OUTCOME_SHEET, _outcome_columns(spec, d))],
+                packages.outcome_rows, batch,
+            ),
+        )
     ),
 )  # fmt: skip
 KINDS_BY_KEY = {kind.key: kind for kind in ROSTER_KINDS}
@@ -182,8 +226,11 @@ def roster_lines(acting: "ActingContext", school_year: SchoolYear) -> list[Roste
     spec = central.spec_for(school_year.roc_year)
     division = acting.division
     terms = list(school_year.terms.order_by("number"))
+    batches = packages.year_has_batches(school_year)
     lines: list[RosterLine] = []
     for kind in kinds_for(acting.role):
+        if kind.batch and not batches:
+            continue
         code = kind.code(spec, division)
         if kind.yearly:
             lines.append(RosterLine(kind, code, None))

@@ -404,8 +404,13 @@ def selection_confirm(
 
 def _closed_for(windows: list[Window], grade: int | None, now: dt.datetime) -> bool:
     """Whether the year's selection is over for ``grade``: a window of it has closed and
-    none is open or still to come (``grade`` None: for every grade)."""
+    none is open or still to come (``grade`` None: for every grade); for grade 12 in
+    batches, none is open now."""
     mine = [w for w in windows if grade is None or w.grade in (None, grade)]
+    if grade == 12 and any(w.batch for w in mine):
+        # Grade 12 selects in batches (梯次): what a batch selected is final once its window
+        # has closed, though the next batch is still to come; the next opens it again.
+        return any(w.ends_at <= now for w in mine) and not any(w.is_open_at(now) for w in mine)
     return any(w.ends_at <= now for w in mine) and not any(w.ends_at > now for w in mine)
 
 
