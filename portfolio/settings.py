@@ -286,8 +286,8 @@ CELERY_BEAT_SCHEDULE = {
 # The central database (submissions.transports): "download" (offices upload the built files on
 # its site) or "http" (the platform sends them to CENTRAL_HTTP_URL and polls for the answer).
 CENTRAL_TRANSPORT = env_str("CENTRAL_TRANSPORT", "download")
-if CENTRAL_TRANSPORT not in ("download",):
-    raise ImproperlyConfigured("CENTRAL_TRANSPORT must be download (http is not available yet)")
+if CENTRAL_TRANSPORT not in ("download", "http"):
+    raise ImproperlyConfigured("CENTRAL_TRANSPORT must be download or http")
 CENTRAL_HTTP_URL = env_str("CENTRAL_HTTP_URL")
 CENTRAL_API_KEY = env_str("CENTRAL_API_KEY")
 CENTRAL_HTTP_TIMEOUT = env_int("CENTRAL_HTTP_TIMEOUT", 30)

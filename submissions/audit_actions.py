@@ -38,6 +38,7 @@ register_actions(
     {
         "roster.build": _("Roster build started"),
         "roster.submit": _("Roster submitted to the central database"),
+        "roster.send": _("Roster sent to the central database by the platform"),
         "roster.answer": _("Central database's answer to a roster recorded"),
         "roster.reopen": _("Submitted roster reopened for resubmission"),
     },

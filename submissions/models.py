@@ -526,6 +526,12 @@ class RosterPackage(models.Model):
         return self.transport == "download"
 
     @property
+    def send_failed_at(self) -> dt.datetime | None:
+        """When the last attempt to send it over HTTP failed (another comes), if it did."""
+        failed = (self.answer or {}).get("failed_at") if not self.reference else None
+        return dt.datetime.fromisoformat(failed) if failed else None
+
+    @property
     def chip(self) -> str:
         """The state's chip style: good, under way, or to look at."""
         if self.state in (PackageState.BUILT, PackageState.ACCEPTED):

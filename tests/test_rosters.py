@@ -21,8 +21,6 @@ from submissions.models import (
     OutcomeState,
     PackageState,
     Performance,
-    PerformanceSource,
-    PerformanceState,
     RosterPackage,
     Selection,
 )
@@ -31,7 +29,7 @@ from submissions.services.packages import STALE_AFTER
 from submissions.services.performances import student_may_change as performance_edit_refusal
 from submissions.services.selection import selection_save
 from tests.builders.people import acting, client_for, english
-from tests.builders.rosters import RosterClass, build, code, stored_bytes
+from tests.builders.rosters import RosterClass, SelectedYear, build, code, stored_bytes
 from tests.builders.selection import SelectionWorld
 
 
@@ -40,46 +38,9 @@ def registry(school, make_member):
     return make_member(school, Role.REGISTRY)
 
 
-class Year:
-    """Two students of class 101 with certified outcomes and a performance each, selected,
-    the selections locked (the window closed)."""
-
-    def __init__(self, school):
-        self.school = school
-        self.roster = RosterClass(school)
-        self.term = self.roster.term
-        self.year = self.term.school_year
-        self.students = [self.roster.student(gender=Gender.FEMALE) for _ in range(2)]
-        self.outcomes: list[CourseOutcome] = []
-        self.performances: list[Performance] = []
-        for n, student in enumerate(self.students, start=1):
-            course = self.roster.course(code(school, n=n), f"物理{n}")
-            self.roster.enrol(student, course)
-            self.outcomes.append(
-                CourseOutcome.objects.create(
-                    school=school, student=student, enrolment=student.enrolments.get(),
-                    title=f"報告{n}", description=f"成果{n}", state=OutcomeState.CERTIFIED,
-                    document=stored_bytes(student, f"%PDF outcome {n}".encode()),
-                )
-            )  # fmt: skip
-            self.performances.append(
-                Performance.objects.create(
-                    school=school, student=student, school_year=self.year, category="work",
-                    source=PerformanceSource.STUDENT, state=PerformanceState.SAVED,
-                    name=f"作品{n}", description="說明", starts_on=dt.date(2026, 10, 1),
-                    document=stored_bytes(student, f"%PDF work {n}".encode(), "work.pdf"),
-                )
-            )  # fmt: skip
-            selection = Selection.objects.create(
-                school=school, student=student, school_year=self.year, locked_at=timezone.now()
-            )
-            selection.outcomes.set([self.outcomes[-1]])
-            selection.performances.set([self.performances[-1]])
-
-
 @pytest.fixture
 def world(school):
-    return Year(school)
+    return SelectedYear(school)
 
 
 def _book(package):

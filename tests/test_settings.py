@@ -167,3 +167,16 @@ def test_hsts_for_subdomains_and_preloading_are_opt_in(tmp_path):
     assert asked.stdout.split()[-2:] == ["True", "True"]
     check = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production(tmp_path))
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_http_transport_needs_its_address_and_key(tmp_path):
+    base = {"PORTFOLIO_VAR_DIR": str(tmp_path), "CENTRAL_TRANSPORT": "http"}
+    result = _manage("check", env=base)
+    assert result.returncode != 0 and "CENTRAL_HTTP_URL and CENTRAL_API_KEY" in result.stderr
+    key = tmp_path / "central-key"
+    key.write_text("school-key\n")
+    configured = {**base, "CENTRAL_HTTP_URL": "https://central.example/iscom_api/",
+                  "CENTRAL_API_KEY_FILE": str(key)}  # fmt: skip
+    assert _manage("check", env=configured).returncode == 0
+    wrong = _manage("check", env={**base, "CENTRAL_TRANSPORT": "ftp"})
+    assert wrong.returncode != 0 and "must be download or http" in wrong.stderr

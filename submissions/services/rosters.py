@@ -410,10 +410,14 @@ def package_submit(
     return package
 
 
-def package_send(package_id: int) -> str:
-    """Send a submitted package over HTTP, once; returns its reference (the task runs it)."""
+def package_send(package_id: int, now: dt.datetime | None = None) -> str:
+    """Send a submitted package over HTTP, once (its row locked meanwhile); its reference.
+    A failure is noted on the package and committed (the page says another attempt comes),
+    then raised for the task to log."""
     from submissions.transports import outgoing, transport
+    from submissions.transports.base import TransportError
 
+    failure: TransportError | None = None
     with transaction.atomic():
         package = (
             RosterPackage.objects.select_for_update()
@@ -422,8 +426,24 @@ def package_send(package_id: int) -> str:
         )
         if package.state != PackageState.SUBMITTED or package.reference:
             return package.reference
-        package.reference = transport().send(outgoing(package))
-        package.save(update_fields=["reference"])
+        try:
+            package.reference = transport().send(outgoing(package))
+        except TransportError as error:
+            failure = error
+            package.answer = {"failed_at": (now or timezone.now()).isoformat()}
+            package.save(update_fields=["answer"])
+        else:
+            package.answer = {}
+            package.save(update_fields=["reference", "answer"])
+            audit_write(
+                school=package.school,
+                by=None,
+                action="roster.send",
+                target=package,
+                changes={"reference": package.reference},
+            )
+    if failure is not None:
+        raise failure
     return package.reference
 
 

@@ -7,5 +7,9 @@ never imports another: tests/test_test_layout.py checks).
 - ``records``: classes, students, course codes;
 - ``portfolio``: a student with courses and outcomes (``World``), performances, files served;
 - ``certification``: the certification world;
-- ``concurrency``: calls run at once in threads.
+- ``concurrency``: calls run at once in threads;
+- ``rosters``: a term's students and courses, valid IDs and course codes, stored files with
+  real bytes, a year of final selections (``SelectedYear``), a roster built to its end;
+- ``worker``: a real Celery worker subprocess on the test database;
+- ``central_server``: a fake central database speaking the 2018 upload protocol over HTTP.
 """

@@ -6,12 +6,29 @@ import hashlib
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from accounts.models import Division
 from portfolio.lib import national_id
 from portfolio.models import Term
-from records.models import Course, CourseEnrolment, SchoolClass, Student, StudentStatus
-from submissions.models import RosterPackage, StoredFile
+from records.models import (
+    Course,
+    CourseEnrolment,
+    Gender,
+    SchoolClass,
+    Student,
+    StudentStatus,
+)
+from submissions.models import (
+    CourseOutcome,
+    OutcomeState,
+    Performance,
+    PerformanceSource,
+    PerformanceState,
+    RosterPackage,
+    Selection,
+    StoredFile,
+)
 from submissions.services import rosters
 
 BIRTH = dt.date(2009, 5, 1)
@@ -94,3 +111,40 @@ def build(acting, kind_key, school_year, term=None, capture=None) -> RosterPacka
         )
     package.refresh_from_db()
     return package
+
+
+class SelectedYear:
+    """Two students of class 101 with certified outcomes and a performance each, selected,
+    the selections locked (the window closed)."""
+
+    def __init__(self, school):
+        self.school = school
+        self.roster = RosterClass(school)
+        self.term = self.roster.term
+        self.year = self.term.school_year
+        self.students = [self.roster.student(gender=Gender.FEMALE) for _ in range(2)]
+        self.outcomes: list[CourseOutcome] = []
+        self.performances: list[Performance] = []
+        for n, student in enumerate(self.students, start=1):
+            course = self.roster.course(code(school, n=n), f"物理{n}")
+            self.roster.enrol(student, course)
+            self.outcomes.append(
+                CourseOutcome.objects.create(
+                    school=school, student=student, enrolment=student.enrolments.get(),
+                    title=f"報告{n}", description=f"成果{n}", state=OutcomeState.CERTIFIED,
+                    document=stored_bytes(student, f"%PDF outcome {n}".encode()),
+                )
+            )  # fmt: skip
+            self.performances.append(
+                Performance.objects.create(
+                    school=school, student=student, school_year=self.year, category="work",
+                    source=PerformanceSource.STUDENT, state=PerformanceState.SAVED,
+                    name=f"作品{n}", description="說明", starts_on=dt.date(2026, 10, 1),
+                    document=stored_bytes(student, f"%PDF work {n}".encode(), "work.pdf"),
+                )
+            )  # fmt: skip
+            selection = Selection.objects.create(
+                school=school, student=student, school_year=self.year, locked_at=timezone.now()
+            )
+            selection.outcomes.set([self.outcomes[-1]])
+            selection.performances.set([self.performances[-1]])
