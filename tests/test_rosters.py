@@ -231,6 +231,11 @@ def test_a_student_can_neither_drop_nor_change_a_submitted_item(school, make_mem
         spec_version="108", state=PackageState.SUBMITTED, submitted_at=now,
     )  # fmt: skip
     package.performances.add(performance)
+    page = world.client().get(reverse("selection:select", args=[world.year.roc_year]))
+    html = page.content.decode()
+    assert "stays selected until the registry reopens the roster" in html
+    # Ticked and disabled, and still sent with the form (a disabled box is not).
+    assert f'<input type="hidden" name="performances" value="{performance.pk}">' in html
     with translation.override("en"), pytest.raises(ValidationError) as refused:
         selection_save(
             student=world.student, school_year=world.year, outcome_ids=[],

@@ -68,6 +68,8 @@ class Candidate:
     item: CourseOutcome | Performance
     selected: bool = False
     reason: str = ""
+    # Why it stays selected: it went to the central database in a roster not reopened.
+    frozen: str = ""
 
     @property
     def selectable(self) -> bool:
@@ -221,7 +223,23 @@ def selection_state(
         Candidate(p, p.pk in chosen_performances, performance_refusal(p))
         for p in year_performances(student, school_year)
     ]
+    _mark_frozen(state.outcomes, CourseOutcome)
+    _mark_frozen(state.performances, Performance)
     return state
+
+
+def _mark_frozen(
+    candidates: list[Candidate], model: type[CourseOutcome] | type[Performance]
+) -> None:
+    """Selected items held by a submitted roster stay selected, and say why (one query)."""
+    chosen = [c.pk for c in candidates if c.selected]
+    frozen = frozen_ids(model, chosen) if chosen else set()
+    for candidate in candidates:
+        if candidate.pk in frozen:
+            candidate.frozen = _(
+                "Submitted to the central database: it stays selected until the registry "
+                "reopens the roster."
+            )
 
 
 def years_to_select(student: Student) -> QuerySet[SchoolYear]:
