@@ -477,3 +477,35 @@ def test_a_batch_window_is_grade_12_selection_only(school):
         starts_at=now, ends_at=now + dt.timedelta(days=3), by=None,
     )  # fmt: skip
     assert window.batch == 1
+
+
+def test_grade_12_cadre_posts_go_in_batch_rosters_34_and_74(
+    school, make_member, django_capture_on_commit_callbacks
+):
+    affairs = acting(make_member(school, Role.STUDENT_AFFAIRS))
+    senior = RosterClass(school, name="301")
+    senior.klass.grade = 12
+    senior.klass.save()
+    year, term = senior.term.school_year, senior.term
+    _batch_windows(year, timezone.now())
+    student = senior.student()
+    junior = RosterClass(school, name="101").student()
+
+    def post(who, title):
+        return CadrePost.objects.create(
+            school=school, student=who, term=term, unit="班級", title=title, level="2",
+            starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2027, 1, 20),
+        )  # fmt: skip
+
+    post(student, "班長")
+    post(junior, "副班長")
+    capture = django_capture_on_commit_callbacks
+    first = build(affairs, "cadres_batch1", year, capture=capture)
+    assert first.roster == 34 and first.term_number == 0 and first.row_count == 1
+    ordinary = build(affairs, "cadres", year, term, capture)
+    assert ordinary.row_count == 1  # the grade-10 post only
+    rosters.package_submit(package=first, acting=affairs)
+    post(student, "風紀股長")
+    second = build(affairs, "cadres_batch2", year, capture=capture)
+    assert second.roster == 74
+    assert [r[5] for r in list(_book(second)["幹部經歷紀錄"].values)[1:]] == ["風紀股長"]

@@ -223,18 +223,44 @@ def grade_rows(build: Build) -> Iterator[Row]:
     _report_ungraded(build, *ungraded)
 
 
-def cadre_rows(build: Build) -> Iterator[Row]:
-    """Roster 24: the cadre posts student affairs recorded for the term."""
-    spec = build.spec
-    posts = (
-        CadrePost.objects.filter(school_id=build.package.school_id, term=build.term)
-        .filter(_division_students(build))
-        .select_related("student__school_class")
-        .order_by(*STUDENT_ORDER, "starts_on", "pk")
+def _cadres_sent_in_first_batch(build: Build) -> set[str]:
+    """For the second batch: the posts (row items) the submitted first-batch roster held."""
+    first = (
+        RosterPackage.objects.filter(
+            school_id=build.package.school_id,
+            school_year=build.school_year,
+            roster=build.spec.batch_roster(build.spec.CADRES_ROSTER, 1),
+            division=build.division,
+            state__in=FROZEN_STATES,
+            superseded_at=None,
+        )
+        .only("row_digests")
+        .first()
     )
+    return {key.rsplit("|", 1)[-1] for key in (first.row_digests if first else {})}
+
+
+def cadre_rows(build: Build) -> Iterator[Row]:
+    """Roster 24: the cadre posts student affairs recorded for the term. Grade 12's batch
+    versions (34, 74) are yearly: every post of the year's grade-12 students, the second
+    batch without those the first sent (the public sources do not say more)."""
+    spec = build.spec
+    posts = CadrePost.objects.filter(school_id=build.package.school_id).filter(
+        _selecting_students(build)
+    )
+    if build.batch:
+        posts = posts.filter(term__school_year=build.school_year)
+    else:
+        posts = posts.filter(term=build.term)
+    posts = posts.select_related("student__school_class").order_by(
+        *STUDENT_ORDER, "starts_on", "pk"
+    )
+    sent = _cadres_sent_in_first_batch(build) if build.batch == 2 else set()
     build.total = posts.count()
     for post in posts.iterator(chunk_size=1000):
         build.step()
+        if f"C{post.pk}" in sent:
+            continue
         key = build.key_for(post.student)
         if key is None:
             continue

@@ -3,8 +3,8 @@
 Which rosters: registry submits, per term, 1 (student data) and 2 (grades), and per school
 year 25 (performances) and 26 (course outcomes; 28 for the continuing-education division);
 student affairs submits 24 (cadre posts) per term. In a year whose schedule has grade 12
-select in batches (梯次), grade 12's items go in the batch rosters instead: 35 and 36/38 for
-the first batch, 75 and 76/78 for the second (what the first sent is not sent again). Each office handles its own division's
+select in batches (梯次), grade 12's items go in the batch rosters instead: 34, 35 and 36/38
+for the first batch, 74, 75 and 76/78 for the second (what the first sent is not sent again). Each office handles its own division's
 students. ``ROSTER_KINDS`` says how each is built (``submissions.services.packages``).
 
 A roster's state is its newest package's: not built, building, pre-check failed, ready to
@@ -127,9 +127,10 @@ ROSTER_KINDS = (
     ),
     *(
         kind
-        for batch, performances_title, outcomes_title in (
+        for batch, cadres_title, performances_title, outcomes_title in (
             (
                 1,
+                gettext_lazy("Cadre posts, grade 12 first batch (roster 34)"),
                 gettext_lazy("Diverse performances, grade 12 first batch (roster 35)"),
                 gettext_lazy(
                     "Course outcomes, grade 12 first batch (roster 36; 38 continuing education)"
@@ -137,6 +138,7 @@ ROSTER_KINDS = (
             ),
             (
                 2,
+                gettext_lazy("Cadre posts, grade 12 second batch (roster 74)"),
                 gettext_lazy("Diverse performances, grade 12 second batch (roster 75)"),
                 gettext_lazy(
                     "Course outcomes, grade 12 second batch (roster 76; 78 continuing education)"
@@ -144,6 +146,12 @@ ROSTER_KINDS = (
             ),
         )
         for kind in (
+            RosterKind(
+                f"cadres_batch{batch}", cadres_title, True, Role.STUDENT_AFFAIRS, False,
+                _in_batch(lambda spec, d: spec.CADRES_ROSTER, batch),
+                lambda spec, d: [(spec.CADRE_SHEET, spec.CADRE_COLUMNS)],
+                packages.cadre_rows, batch,
+            ),
             RosterKind(
                 f"performances_batch{batch}", performances_title, True, Role.REGISTRY, True,
                 _in_batch(lambda spec, d: spec.PERFORMANCES_ROSTER, batch),
