@@ -263,7 +263,14 @@ def _ungraded(school: School, year: SchoolYear) -> None:
         .first()
     )
     if first is not None:
-        CourseEnrolment.objects.filter(pk=first.pk).update(score=None, passed=None)
+        CourseEnrolment.objects.filter(pk=first.pk).update(
+            score=None,
+            passed=None,
+            makeup_score=None,
+            makeup_passed=None,
+            counts_credit="",
+            description="",
+        )
 
 
 def _final_selections(students: list[Student], year: SchoolYear, now) -> None:
