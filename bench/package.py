@@ -15,12 +15,15 @@ import hashlib
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
-from portfolio.models import SchoolYear
+from portfolio.models import SchoolYear, Window
 from records.models import CourseEnrolment, Student
 from submissions.models import CourseOutcome, OutcomeState, Selection, StoredFile
 year = SchoolYear.objects.get(school__code=SCHOOL, roc_year=ROC_YEAR)
 school = year.school
 now = timezone.now()
+# A school whose grade 12 does not select in batches: every student's items go in roster 26
+# (the demo's batch windows would send grade 12's in roster 36 instead).
+Window.objects.filter(term__school_year=year, batch__isnull=False).delete()
 students = list(
     Student.objects.filter(school=school, school_class__school_year=year, national_id_hash__gt="")
     .exclude(pk__in=CourseOutcome.objects.values("student"))
