@@ -265,6 +265,13 @@ def test_the_next_build_says_what_changed_since_the_submission(
     Selection.objects.get(student=world.students[1]).outcomes.clear()
     second = build(by, "outcomes", world.year, capture=django_capture_on_commit_callbacks)
     assert (second.diff["added"], second.diff["changed"], second.diff["removed"]) == (0, 1, 1)
+    html = (
+        english(client_for(registry))
+        .get(reverse("rosters:package", args=[second.pk]))
+        .content.decode()
+    )
+    assert "0 rows added, 1 changed, 1 removed." in html
+    assert f"{code(second.school, n=1)} 報告1" in html  # the changed outcome by its title
     # Submitting the new one supersedes the old: only its items stay frozen.
     rosters.package_submit(package=second, acting=by)
     first.refresh_from_db()
@@ -509,3 +516,20 @@ def test_grade_12_cadre_posts_go_in_batch_rosters_34_and_74(
     second = build(affairs, "cadres_batch2", year, capture=capture)
     assert second.roster == 74
     assert [r[5] for r in list(_book(second)["幹部經歷紀錄"].values)[1:]] == ["風紀股長"]
+
+
+def test_two_outcomes_of_one_course_are_two_rows_and_two_files(
+    registry, world, django_capture_on_commit_callbacks
+):
+    student, first = world.students[0], world.outcomes[0]
+    again = CourseOutcome.objects.create(
+        school=student.school, student=student, enrolment=first.enrolment, title="報告1之二",
+        state=OutcomeState.CERTIFIED, document=stored_bytes(student, b"%PDF second"),
+    )  # fmt: skip
+    Selection.objects.get(student=student).outcomes.add(again)
+    package = build(
+        acting(registry), "outcomes", world.year, capture=django_capture_on_commit_callbacks
+    )
+    assert package.row_count == 3 and len(package.row_digests) == 3
+    names = [n for n in _zip(package).namelist() if n != "manifest.csv"]
+    assert len(names) == len(set(names)) == 3

@@ -393,7 +393,7 @@ def outcome_rows(build: Build) -> Iterator[Row]:
             continue
         values = list(spec.outcome_row(outcome, build.division).values())
         course, term = outcome.enrolment.course, outcome.enrolment.course.term
-        item = f"{course.code}|{term.school_year.roc_year}{term.number}"
+        item = f"{course.code}|{term.school_year.roc_year}{term.number}|O{outcome.pk}"
         yield Row(sheet, student, item, key, values, files, outcome)
 
 

@@ -32,7 +32,7 @@ from submissions.access import (
     prechecks_of,
 )
 from submissions.forms.rosters import BuildForm, ReopenForm
-from submissions.models import PackageState, Performance, RosterPackage
+from submissions.models import CourseOutcome, PackageState, Performance, RosterPackage
 from submissions.services import rosters
 from submissions.services.precheck import PRECHECK_JOB
 from submissions.transports import transport_name
@@ -98,28 +98,40 @@ def build(request: ActingRequest, roc_year: int) -> HttpResponse:
 
 
 def _diff_examples(package: RosterPackage) -> list[dict[str, str]]:
-    """The diff's example rows, each with its student and item said plainly."""
+    """The diff's example rows, each with its student and item said plainly (a course
+    outcome or a performance by its title, a grade by its course code)."""
     examples = (package.diff or {}).get("examples", [])
     parsed = []
     for change, identity in examples:
         sheet, student_pk, item = identity.split("|", 2)
         parsed.append((change, sheet, int(student_pk), item))
     students = Student.objects.in_bulk({p[2] for p in parsed})
-    performance_ids = [int(p[3][1:]) for p in parsed if p[3][:1] == "P" and p[3][1:].isdigit()]
-    performances = Performance.objects.in_bulk(performance_ids)
+    last = {p[3]: p[3].rsplit("|", 1)[-1] for p in parsed}
+    performances = Performance.objects.in_bulk(
+        int(tail[1:]) for tail in last.values() if tail[:1] == "P" and tail[1:].isdigit()
+    )
+    outcomes = CourseOutcome.objects.in_bulk(
+        int(tail[1:]) for tail in last.values() if tail[:1] == "O" and tail[1:].isdigit()
+    )
     labels = {"added": _("Added"), "changed": _("Changed"), "removed": _("Removed")}
     rows = []
     for change, sheet, student_pk, item in parsed:
         student = students.get(student_pk)
-        if item[:1] == "P" and item[1:].isdigit():
-            performance = performances.get(int(item[1:]))
-            item = performance.name if performance else _("(deleted)")
+        tail = last[item]
+        found = None
+        if tail[1:].isdigit():
+            found = {"P": performances, "O": outcomes}.get(tail[:1], {}).get(int(tail[1:]))
+        if found is not None:
+            text = found.name if isinstance(found, Performance) else found.title
+            label = f"{item.split('|', 1)[0]} {text}" if isinstance(found, CourseOutcome) else text
+        else:
+            label = item.split("|", 1)[0] if tail[:1] in ("P", "O") else item.replace("|", " ")
         rows.append(
             {
                 "change": labels[change],
                 "sheet": sheet,
                 "student": f"{student.student_number} {student.name}" if student else "",
-                "item": item.replace("|", " "),
+                "item": label,
             }
         )
     return rows
