@@ -118,9 +118,11 @@ def _diff_examples(package: RosterPackage) -> list[dict[str, str]]:
     for change, sheet, student_pk, item in parsed:
         student = students.get(student_pk)
         tail = last[item]
-        found = None
-        if tail[1:].isdigit():
-            found = {"P": performances, "O": outcomes}.get(tail[:1], {}).get(int(tail[1:]))
+        found: CourseOutcome | Performance | None = None
+        if tail[:1] == "P" and tail[1:].isdigit():
+            found = performances.get(int(tail[1:]))
+        elif tail[:1] == "O" and tail[1:].isdigit():
+            found = outcomes.get(int(tail[1:]))
         if found is not None:
             text = found.name if isinstance(found, Performance) else found.title
             label = f"{item.split('|', 1)[0]} {text}" if isinstance(found, CourseOutcome) else text
