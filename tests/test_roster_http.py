@@ -57,11 +57,16 @@ def test_sent_then_accepted(school, registry, central, django_capture_on_commit_
     _submit(client, package, django_capture_on_commit_callbacks)
     assert package.state == PackageState.SUBMITTED and package.transport == "http"
     assert package.reference
-    (received,) = central.received.values()
+    # The workbook, then the zip of the students' files, each with its FID.
+    workbook, files = central.received.values()
+    assert len(package.reference.split(",")) == 2
     with package.workbook.open("rb") as handle:
-        assert received.workbook == handle.read()
-    assert received.file_info["名冊別"] in (26, "26") and received.file_info["學期"] in (0, "0")
-    assert received.file_info["Signature"] == package.workbook_sha256.upper()
+        assert workbook.workbook == handle.read()
+    with package.files_zip.open("rb") as handle:
+        assert files.workbook == handle.read()
+    assert files.file_info["副檔名"] == ".zip" and workbook.file_info["副檔名"] == ".xlsx"
+    assert workbook.file_info["名冊別"] in (26, "26") and workbook.file_info["學期"] in (0, "0")
+    assert workbook.file_info["Signature"] == package.workbook_sha256.upper()
 
     tasks.send_roster_packages()  # the first answer: still being checked
     package.refresh_from_db()
@@ -77,7 +82,7 @@ def test_sent_then_accepted(school, registry, central, django_capture_on_commit_
         AuditLog.objects.values_list("action", flat=True)
     )
     tasks.send_roster_packages()  # answered: nothing more is asked
-    assert len(central.received) == 1
+    assert len(central.received) == 2
 
 
 def test_errors_come_back_per_roster_row_and_column(
@@ -128,4 +133,4 @@ def test_unreachable_then_sent_by_the_periodic_task(
     settings.CENTRAL_HTTP_URL = working
     tasks.send_roster_packages()
     package.refresh_from_db()
-    assert package.reference and package.send_failed_at is None and len(central.received) == 1
+    assert package.reference and package.send_failed_at is None and len(central.received) == 2

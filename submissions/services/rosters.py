@@ -419,10 +419,11 @@ def package_submit(
 
 
 def package_send(package_id: int, now: dt.datetime | None = None) -> str:
-    """Send a submitted package over HTTP, once (its row locked meanwhile); its reference.
-    A failure is noted on the package and committed (the page says another attempt comes),
-    then raised for the task to log."""
-    from submissions.transports import outgoing, transport
+    """Send a submitted package over HTTP (its row locked meanwhile): the workbook, then the
+    files zip, each once; its reference, the FIDs of both, once every file is sent. What was
+    sent before a failure is kept, the failure noted and committed (the page says another
+    attempt comes) and raised for the task to log."""
+    from submissions.transports import outgoings, transport
     from submissions.transports.base import TransportError
 
     failure: TransportError | None = None
@@ -434,13 +435,17 @@ def package_send(package_id: int, now: dt.datetime | None = None) -> str:
         )
         if package.state != PackageState.SUBMITTED or package.reference:
             return package.reference
+        files = outgoings(package)
+        sent: list[str] = list((package.answer or {}).get("sent", []))
         try:
-            package.reference = transport().send(outgoing(package))
+            for outgoing in files[len(sent) :]:
+                sent.append(transport().send(outgoing))
         except TransportError as error:
             failure = error
-            package.answer = {"failed_at": (now or timezone.now()).isoformat()}
+            package.answer = {"sent": sent, "failed_at": (now or timezone.now()).isoformat()}
             package.save(update_fields=["answer"])
         else:
+            package.reference = ",".join(sent)
             package.answer = {}
             package.save(update_fields=["reference", "answer"])
             audit_write(
@@ -456,21 +461,24 @@ def package_send(package_id: int, now: dt.datetime | None = None) -> str:
 
 
 def package_poll(package_id: int, now: dt.datetime | None = None) -> str:
-    """Ask the central database about a sent package; record its answer once it has one."""
+    """Ask the central database about each file of a sent package; record its answer once
+    every file has one (accepted only if all are; errors of any reject it)."""
     from submissions.transports import transport
     from submissions.transports.base import AnswerState
 
     package = RosterPackage.objects.get(pk=package_id)
     if package.state != PackageState.SUBMITTED or not package.reference:
         return package.state
-    answer = transport().poll(package.reference)
-    if answer.state == AnswerState.PENDING:
+    answers = [transport().poll(fid) for fid in package.reference.split(",")]
+    if any(a.state == AnswerState.PENDING for a in answers):
         return package.state
-    state = PackageState.ACCEPTED if answer.state == AnswerState.ACCEPTED else PackageState.REJECTED
+    rejected = any(a.state == AnswerState.REJECTED for a in answers)
+    state = PackageState.REJECTED if rejected else PackageState.ACCEPTED
+    errors = [error for a in answers for error in a.errors]
     with transaction.atomic():
         updated = RosterPackage.objects.filter(pk=package.pk, state=PackageState.SUBMITTED).update(
             state=state,
-            answer={"errors": answer.errors, "raw": answer.raw},
+            answer={"errors": errors, "raw": [a.raw for a in answers]},
             answered_at=now or timezone.now(),
         )
         if updated:
@@ -479,7 +487,7 @@ def package_poll(package_id: int, now: dt.datetime | None = None) -> str:
                 by=None,
                 action="roster.answer",
                 target=package,
-                changes={"state": state, "errors": len(answer.errors)},
+                changes={"state": state, "errors": len(errors)},
             )
     return state
 

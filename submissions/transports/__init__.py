@@ -37,16 +37,24 @@ def transport() -> "HttpTransport":
     )
 
 
-def outgoing(package: "RosterPackage") -> "Outgoing":
-    """What the transport sends of ``package``: its workbook, named and summed."""
+def outgoings(package: "RosterPackage") -> list["Outgoing"]:
+    """What the transport sends of ``package``, in order: its workbook, then (rosters 25 and
+    26) the zip of its files with the same name ending in ``.zip``; each named and summed."""
     from submissions.transports.base import Outgoing
 
-    return Outgoing(
-        school_code=package.school.code,
-        roc_year=package.school_year.roc_year,
-        term=package.term_number,
-        roster=package.roster,
-        file_name=package.file_name,
-        open=lambda: package.workbook.open("rb"),
-        sha256=package.workbook_sha256,
-    )
+    def named(file_name: str, field, sha256: str) -> Outgoing:
+        return Outgoing(
+            school_code=package.school.code,
+            roc_year=package.school_year.roc_year,
+            term=package.term_number,
+            roster=package.roster,
+            file_name=file_name,
+            open=lambda: field.open("rb"),
+            sha256=sha256,
+        )
+
+    files = [named(package.file_name, package.workbook, package.workbook_sha256)]
+    if package.files_zip:
+        stem = package.file_name.removesuffix(".xlsx")
+        files.append(named(f"{stem}.zip", package.files_zip, package.files_zip_sha256))
+    return files
