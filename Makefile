@@ -28,6 +28,11 @@ messages: $(STAMP)
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput -v0
 
+# The demo submits rosters over HTTP to the simulated central database served by the same
+# process (centralsim/), unless the environment says otherwise.
+run: export CENTRAL_TRANSPORT ?= http
+run: export CENTRAL_HTTP_URL ?= http://127.0.0.1:$(PORT)/centralsim/iscom_api/
+run: export CENTRAL_API_KEY ?= simulated-school-key
 run: install messages migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "records",
     "submissions",
     "certification",
+    "centralsim",
     "portal",
 ]
 
@@ -291,6 +292,10 @@ if CENTRAL_TRANSPORT not in ("download", "http"):
 CENTRAL_HTTP_URL = env_str("CENTRAL_HTTP_URL")
 CENTRAL_API_KEY = env_str("CENTRAL_API_KEY")
 CENTRAL_HTTP_TIMEOUT = env_int("CENTRAL_HTTP_TIMEOUT", 30)
+# The simulated central database (centralsim/): its endpoints and pages answer only when on,
+# as in development, the demo and the tests; production leaves it off unless told.
+CENTRAL_SIMULATOR = env_bool("CENTRAL_SIMULATOR", not PRODUCTION)
+CENTRAL_SIM_API_KEY = env_str("CENTRAL_SIM_API_KEY", "" if PRODUCTION else "simulated-school-key")
 if CENTRAL_TRANSPORT == "http" and not (CENTRAL_HTTP_URL and CENTRAL_API_KEY):
     raise ImproperlyConfigured("CENTRAL_TRANSPORT=http needs CENTRAL_HTTP_URL and CENTRAL_API_KEY")
 

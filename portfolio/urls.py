@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("submissions.urls.selection")),
     path("", include("submissions.urls.rosters")),
     path("", include("certification.urls")),
+    path("", include("centralsim.urls")),
 ]

@@ -526,6 +526,11 @@ class RosterPackage(models.Model):
         return self.transport == "download"
 
     @property
+    def is_waiting_for_answer(self) -> bool:
+        """Submitted over HTTP and not answered yet (sent or still to send)."""
+        return self.state == PackageState.SUBMITTED and not self.was_downloaded
+
+    @property
     def send_failed_at(self) -> dt.datetime | None:
         """When the last attempt to send it over HTTP failed (another comes), if it did."""
         failed = (self.answer or {}).get("failed_at") if not self.reference else None

@@ -137,3 +137,20 @@ def storage_dir(settings, tmp_path) -> Path:
 @pytest.fixture(autouse=True)
 def _storage_in_tmp(storage_dir):
     """No test writes files outside its own temporary folder (the demo stores files too)."""
+
+
+@pytest.fixture(scope="session")
+def _live_server_media_url():
+    """Settings keep MEDIA_URL = None (no file is ever public), but Django's live-server
+    thread wraps the site in a media-files handler that parses MEDIA_URL and fails on None
+    ("startswith first arg must be str ... not bytes") for every request. A URL on another
+    host makes that handler step aside and serve nothing."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_URL="http://media.invalid/"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(_live_server_media_url, live_server):
+    return live_server

@@ -1,4 +1,5 @@
-"""The import graph points one way: core, accounts, records, submissions, certification, portal.
+"""The import graph points one way: core, accounts, records, submissions, certification, the
+simulated central database, portal.
 
 Each layer may import the layers below it and never one above, so the core (schools,
 terms, windows, policy, audit, jobs, lib) can be read and tested without the apps built
@@ -12,7 +13,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["portfolio", "accounts", "records", "submissions", "certification", "portal"]
+LAYERS = [
+    "portfolio", "accounts", "records", "submissions", "certification", "centralsim", "portal",
+]  # fmt: skip
 WIRING = {"portfolio/settings.py", "portfolio/urls.py", "portfolio/celery.py", "portfolio/wsgi.py"}
 
 

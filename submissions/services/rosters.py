@@ -418,46 +418,49 @@ def package_submit(
     return package
 
 
+# A sender holds a package for this long at most; one that died is taken over after it.
+SEND_CLAIM = dt.timedelta(minutes=10)
+
+
 def package_send(package_id: int, now: dt.datetime | None = None) -> str:
-    """Send a submitted package over HTTP (its row locked meanwhile): the workbook, then the
-    files zip, each once; its reference, the FIDs of both, once every file is sent. What was
-    sent before a failure is kept, the failure noted and committed (the page says another
-    attempt comes) and raised for the task to log."""
+    """Send a submitted package over HTTP: the workbook, then the files zip, each once; its
+    reference, the FIDs of both, once every file is sent.
+
+    The package is claimed with a conditional update (``heartbeat_at``: sending since), not a
+    lock held through the network calls, so two senders never both send and no transaction
+    waits on the central database. What was sent before a failure is kept, the failure
+    noted (the page says another attempt comes) and raised for the task to log."""
     from submissions.transports import outgoings, transport
     from submissions.transports.base import TransportError
 
-    failure: TransportError | None = None
+    now = now or timezone.now()
+    claimed = (
+        RosterPackage.objects.filter(pk=package_id, state=PackageState.SUBMITTED, reference="")
+        .filter(Q(heartbeat_at=None) | Q(heartbeat_at__lt=now - SEND_CLAIM))
+        .update(heartbeat_at=now)
+    )
+    package = RosterPackage.objects.select_related("school", "school_year").get(pk=package_id)
+    if not claimed:
+        return package.reference
+    sent: list[str] = list((package.answer or {}).get("sent", []))
+    mine = RosterPackage.objects.filter(pk=package.pk, heartbeat_at=now)
+    try:
+        for outgoing in outgoings(package)[len(sent) :]:
+            sent.append(transport().send(outgoing))
+            mine.update(answer={"sent": sent})
+    except TransportError:
+        mine.update(answer={"sent": sent, "failed_at": now.isoformat()}, heartbeat_at=None)
+        raise
     with transaction.atomic():
-        package = (
-            RosterPackage.objects.select_for_update()
-            .select_related("school", "school_year")
-            .get(pk=package_id)
+        mine.update(reference=",".join(sent), answer={}, heartbeat_at=None)
+        audit_write(
+            school=package.school,
+            by=None,
+            action="roster.send",
+            target=package,
+            changes={"reference": ",".join(sent)},
         )
-        if package.state != PackageState.SUBMITTED or package.reference:
-            return package.reference
-        files = outgoings(package)
-        sent: list[str] = list((package.answer or {}).get("sent", []))
-        try:
-            for outgoing in files[len(sent) :]:
-                sent.append(transport().send(outgoing))
-        except TransportError as error:
-            failure = error
-            package.answer = {"sent": sent, "failed_at": (now or timezone.now()).isoformat()}
-            package.save(update_fields=["answer"])
-        else:
-            package.reference = ",".join(sent)
-            package.answer = {}
-            package.save(update_fields=["reference", "answer"])
-            audit_write(
-                school=package.school,
-                by=None,
-                action="roster.send",
-                target=package,
-                changes={"reference": package.reference},
-            )
-    if failure is not None:
-        raise failure
-    return package.reference
+    return ",".join(sent)
 
 
 def package_poll(package_id: int, now: dt.datetime | None = None) -> str:

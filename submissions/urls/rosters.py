@@ -13,6 +13,7 @@ urlpatterns = [
     path("submissions/rosters/packages/<int:pk>/", views.package, name="package"),
     path("submissions/rosters/packages/<int:pk>/submit/", views.submit, name="submit"),
     path("submissions/rosters/packages/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("submissions/rosters/packages/<int:pk>/poll/", views.poll, name="poll"),
     path("submissions/rosters/packages/<int:pk>/workbook/", views.workbook, name="workbook"),
     path("submissions/rosters/packages/<int:pk>/files/", views.files_zip, name="files"),
     path(

@@ -8,6 +8,7 @@ the last submission, the files to download, and the submit and reopen buttons. T
 roster's separate pre-check file (預檢成績名冊, 41/42) is run per term from the same page.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -73,6 +74,7 @@ def year_page(request: ActingRequest, roc_year: int) -> HttpResponse:
         "lines": [(line, prechecks.get(line.term.pk) if line.term else None) for line in lines],
         "may_precheck": request.acting.role in PRECHECK_ROLES,
         "with_files": any(line.kind.with_files for line in lines),
+        "simulator": settings.CENTRAL_SIMULATOR and transport_name() == "http",
         "downloads": transport_name() == "download",
     }
     return render(request, "submissions/rosters/year.html", context)
@@ -178,6 +180,35 @@ def submit(request: ActingRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, _("The roster is recorded as submitted."))
+    return redirect("rosters:package", found.pk)
+
+
+@require_POST
+@acting_required(*rosters.ROSTER_ROLES)
+def poll(request: ActingRequest, pk: int) -> HttpResponse:
+    """Send a package over HTTP now if it is not yet, or ask for its answer now, rather than
+    wait for the periodic task."""
+    from submissions.transports.base import TransportError
+
+    found = get_package_for(request.acting, pk)
+    if not found.is_waiting_for_answer:
+        return redirect("rosters:package", found.pk)
+    try:
+        if found.reference:
+            rosters.package_poll(found.pk)
+        else:
+            rosters.package_send(found.pk)
+    except TransportError:
+        messages.error(
+            request,
+            _(
+                "The central database could not be reached; the platform tries again every few minutes."
+            ),
+        )
+    else:
+        found.refresh_from_db()
+        if found.is_waiting_for_answer:
+            messages.info(request, _("The central database is still checking the roster."))
     return redirect("rosters:package", found.pk)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
@@ -37,21 +36,6 @@ def browser_type_launch_args():
             "--no-first-run",
         ],
     }
-
-
-@pytest.fixture(scope="session")
-def _live_server_media_url():
-    """Settings keep MEDIA_URL = None (no file is ever public), but Django's live-server
-    thread wraps the site in a media-files handler that parses MEDIA_URL and fails on None
-    ("startswith first arg must be str ... not bytes") for every request. A URL on another
-    host makes that handler step aside and serve nothing."""
-    with override_settings(MEDIA_URL="http://media.invalid/"):
-        yield
-
-
-@pytest.fixture(scope="session")
-def live_server(_live_server_media_url, live_server):
-    return live_server
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,8 @@ ROWS = {
     "rosters:files": ("get", _package, PACKAGE),
     "rosters:submit": ("post", _package, SUBMIT),
     "rosters:reopen": ("post", _package, REOPEN),
+    # Not submitted over HTTP: back to the package's page.
+    "rosters:poll": ("post", _package, SUBMIT),
     "rosters:precheck_start": ("post", _term, START),
     "rosters:precheck": ("get", _job, OWN_DIVISION),
     "rosters:precheck_file": ("get", _job, OWN_DIVISION),
