@@ -78,8 +78,18 @@ def _sessions():
     return SimSession.objects.filter(used_at=None, created_at__gte=fresh)
 
 
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _guid(text: str) -> str:
+    """A GUID as the simulator hands them out; anything else is refused before any query."""
+    if not GUID.match(text):
+        raise Refused("unknown or expired GUID")
+    return text
+
+
 def _session(guid: str) -> SimSession:
-    session = _sessions().filter(guid=guid).first()
+    session = _sessions().filter(guid=_guid(guid)).first()
     if session is None:
         raise Refused("unknown or expired GUID")
     return session
@@ -107,7 +117,7 @@ def _open(body: bytes) -> tuple[protocol.OpenedRequest, SimSession]:
     if opened.payload.get("APIKey") != settings.CENTRAL_SIM_API_KEY:
         raise Refused("API key")
     with transaction.atomic():
-        session = _sessions().select_for_update().filter(guid=opened.request_no).first()
+        session = _sessions().select_for_update().filter(guid=_guid(opened.request_no)).first()
         if session is None:
             raise Refused("unknown or expired GUID")
         session.used_at = timezone.now()
