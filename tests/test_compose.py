@@ -123,3 +123,13 @@ def test_the_commands_run_from_the_virtualenv(compose):
     assert prodcheck.with_bind(web, "127.0.0.1:1")[web.index("--bind") + 1] == "127.0.0.1:1"
     beat = prodcheck.service_command(compose, "beat")
     assert prodcheck.with_option(beat, "--schedule", "/x")[-1] == "--schedule=/x"
+
+
+def test_the_simulated_central_database_is_its_own_service_only_on_demand(compose):
+    simulator = compose["services"]["centralsim"]
+    assert simulator["profiles"] == ["simulation"]  # not started by `docker compose up`
+    assert simulator["environment"]["CENTRAL_SIMULATOR"] == "1"
+    assert "--bind" in prodcheck.service_command(compose, "centralsim")
+    # The school's own services never switch it on.
+    for name in ("web", "worker", "beat"):
+        assert "CENTRAL_SIMULATOR" not in compose["services"][name].get("environment", {})
