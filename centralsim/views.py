@@ -49,10 +49,10 @@ def _too_large() -> dict:
 
 
 def _json_body(request: HttpRequest) -> bytes:
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > MAX_JSON:
+    body = request.read(MAX_JSON + 1)  # Django bounds the stream by its Content-Length
+    if len(body) > MAX_JSON:
         raise server.Refused("request too large")
-    return request.read(length)
+    return body
 
 
 @csrf_exempt
@@ -66,14 +66,13 @@ def public_key(request: HttpRequest) -> JsonResponse:
 @require_POST
 @simulation_only
 def upload(request: HttpRequest) -> JsonResponse:
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > MAX_UPLOAD:
-        return _answer(_too_large)
     with tempfile.TemporaryFile() as body:
-        remaining = length
-        while remaining > 0 and (block := request.read(min(remaining, 64 * 1024))):
+        size = 0
+        while block := request.read(64 * 1024):  # bounded by the request's Content-Length
+            size += len(block)
+            if size > MAX_UPLOAD:
+                return _answer(_too_large)
             body.write(block)
-            remaining -= len(block)
         body.seek(0)
         return _answer(
             lambda: server.upload(

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from django.core.files.base import File
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -166,11 +167,17 @@ def job_files_purge(*, now=None) -> int:
     return purged
 
 
-def result_file_response(job: Job, *, filename: str, content_type: str) -> FileResponse:
-    """The job's result file as a private download (the caller has checked access)."""
+def private_file_response(field: FieldFile, *, filename: str, content_type: str) -> FileResponse:
+    """A stored file (a job's result, a roster package) as a private download, streamed (the
+    caller has checked access): an attachment, never sniffed, kept by no shared cache."""
     response = FileResponse(
-        job.result_file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+        field.open("rb"), as_attachment=True, filename=filename, content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def result_file_response(job: Job, *, filename: str, content_type: str) -> FileResponse:
+    """The job's result file as a private download (the caller has checked access)."""
+    return private_file_response(job.result_file, filename=filename, content_type=content_type)

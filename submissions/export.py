@@ -17,8 +17,6 @@ are compressed already), and the zip is then handed to storage as a file.
 
 import dataclasses
 import datetime as dt
-import hashlib
-import itertools
 import re
 import tempfile
 import unicodedata
@@ -41,12 +39,13 @@ from portfolio.models import Job, JobStatus
 from records.models import Student
 from submissions.models import (
     CourseOutcome,
+    FileFault,
     OutcomeState,
     Performance,
     PerformanceState,
     StoredFile,
 )
-from submissions.services.stored_files import read_chunks
+from submissions.services.stored_files import copy_into_zip, zip_time
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
@@ -257,30 +256,13 @@ def _included(plan: Iterable[ExportYear]) -> list[ExportFile]:
 # --- the zip ----------------------------------------------------------------------------------
 
 
-def _zip_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
-    local = timezone.localtime(moment)
-    return (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
-
-
 def _copy_into(archive: zipfile.ZipFile, student: Student, export_file: ExportFile) -> None:
     """Copy one stored file into the zip in chunks, checking it is still the uploaded one."""
-    stored = export_file.stored
-    chunks = read_chunks(StoredFile.path_for(student.school, stored.storage_key))
-    try:
-        first = next(chunks, b"")
-    except FileNotFoundError:
+    fault = copy_into_zip(archive, export_file.stored, export_file.path, student.school)
+    if fault == FileFault.MISSING:
         export_file.problem = _("The file is missing from the school's storage.")
         export_file.path = ""
-        return
-    info = zipfile.ZipInfo(export_file.path, date_time=_zip_time(stored.created_at))
-    info.compress_type = zipfile.ZIP_STORED
-    info.file_size = stored.size
-    digest = hashlib.sha256()
-    with archive.open(info, "w") as target:
-        for chunk in itertools.chain([first], chunks):
-            digest.update(chunk)
-            target.write(chunk)
-    if digest.hexdigest() != stored.sha256:
+    elif fault == FileFault.MISMATCH:
         export_file.problem = _("The file differs from the one uploaded (its checksum changed).")
 
 
@@ -316,7 +298,7 @@ def export_build(job: Job, progress: Callable[[int, int], None]) -> dict:
             for done, export_file in enumerate(files, start=1):
                 _copy_into(archive, student, export_file)
                 progress(done, len(files) + 1)
-            info = zipfile.ZipInfo(INDEX_NAME, date_time=_zip_time(now))
+            info = zipfile.ZipInfo(INDEX_NAME, date_time=zip_time(now))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, _index_html(student, plan, now))
         size = temporary.tell()

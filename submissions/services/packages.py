@@ -58,6 +58,7 @@ from submissions.central import spec_for
 from submissions.models import (
     FROZEN_STATES,
     CourseOutcome,
+    FileFault,
     OutcomeState,
     PackageState,
     Performance,
@@ -68,7 +69,7 @@ from submissions.models import (
     StoredFile,
 )
 from submissions.services.precheck import Findings, checked_grade_rows, student_key_problems
-from submissions.services.stored_files import read_chunks
+from submissions.services.stored_files import copy_into_zip, zip_time
 
 PACKAGE_JOB = "roster.package"
 MANIFEST_NAME = "manifest.csv"
@@ -448,11 +449,6 @@ class Written:
     performance_ids: list[int] = dataclasses.field(default_factory=list)
 
 
-def _zip_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
-    local = timezone.localtime(moment)
-    return (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
-
-
 def _extension(stored: StoredFile) -> str:
     return "".join(c for c in stored.extension.lower() if c.isalnum())[:8] or "bin"
 
@@ -472,32 +468,14 @@ class FilesZip:
         """Copy one file in, checking its sha256 as it goes; whether it is whole."""
         item = row.item.replace("|", "-")
         path = f"{row.key[0]}/{row.sheet}/{item}-{role}.{_extension(stored)}"
-        chunks = read_chunks(StoredFile.path_for(build.package.school, stored.storage_key))
-        try:
-            first = next(chunks, b"")
-        except FileNotFoundError:
-            build.findings.problem(
-                row.student,
-                "檔案",
+        fault = copy_into_zip(self.archive, stored, path, build.package.school)
+        if fault:
+            message = (
                 _("%(file)s is missing from the school's storage. Ask the student to replace it.")
-                % {"file": stored.display_name},
+                if fault == FileFault.MISSING
+                else _("%(file)s differs from the one uploaded (its checksum changed).")
             )
-            return False
-        info = zipfile.ZipInfo(path, date_time=_zip_time(stored.created_at))
-        info.compress_type = zipfile.ZIP_STORED
-        info.file_size = stored.size
-        digest = hashlib.sha256()
-        with self.archive.open(info, "w", force_zip64=stored.size > 2**31) as target:
-            for chunk in itertools.chain([first], chunks):
-                digest.update(chunk)
-                target.write(chunk)
-        if digest.hexdigest() != stored.sha256:
-            build.findings.problem(
-                row.student,
-                "檔案",
-                _("%(file)s differs from the one uploaded (its checksum changed).")
-                % {"file": stored.display_name},
-            )
+            build.findings.problem(row.student, "檔案", message % {"file": stored.display_name})
             return False
         self.lines.writerow(
             [path, stored.sha256, stored.size, self.roster, row.sheet, *row.key, row.item]
@@ -506,7 +484,7 @@ class FilesZip:
 
     def close(self) -> None:
         self.manifest.seek(0)
-        info = zipfile.ZipInfo(MANIFEST_NAME, date_time=_zip_time(timezone.now()))
+        info = zipfile.ZipInfo(MANIFEST_NAME, date_time=zip_time(timezone.now()))
         with self.archive.open(info, "w") as target:
             # With a byte-order mark, so that spreadsheet programs read it as UTF-8.
             wrapper = io.TextIOWrapper(target, encoding="utf-8-sig", newline="")

@@ -263,15 +263,6 @@ def roster_lines(acting: "ActingContext", school_year: SchoolYear) -> list[Roste
     return lines
 
 
-def roster_line(
-    acting: "ActingContext", school_year: SchoolYear, kind: RosterKind, term: Term | None
-) -> RosterLine | None:
-    for line in roster_lines(acting, school_year):
-        if line.kind == kind and line.term == term:
-            return line
-    return None
-
-
 # --- building ---------------------------------------------------------------------------------
 
 

@@ -7,17 +7,22 @@ neither a file nor a row. Files that a change makes unused are deleted after com
 """
 
 import contextlib
+import datetime as dt
+import hashlib
+import itertools
 import logging
+import zipfile
 from collections.abc import Iterator
 
 from django.core.files.storage import Storage, default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from portfolio.models import School, SchoolPolicy
 from records.models import Student
 from submissions.files import CHUNK_SIZE, CheckedFile, FileRefused, check_upload, mb_to_bytes
-from submissions.models import StoredFile
+from submissions.models import FileFault, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -141,3 +146,29 @@ def delete_stored_after_commit(files: list[StoredFile]) -> None:
     paths = [f.storage_path for f in files]
     if ids:
         transaction.on_commit(lambda: delete_stored(ids, paths))
+
+
+def zip_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    """A zip entry's time: local, and no earlier than the format allows (1980)."""
+    local = timezone.localtime(moment)
+    return (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
+
+
+def copy_into_zip(archive: zipfile.ZipFile, stored: StoredFile, path: str, school: School) -> str:
+    """Copy a stored file of ``school`` into ``archive`` at ``path`` in blocks (stored, not
+    compressed), checking it is still the uploaded one: "" when whole, else what is wrong
+    (``FileFault.MISSING``: nothing written; ``FileFault.MISMATCH``: written, but changed)."""
+    chunks = read_chunks(StoredFile.path_for(school, stored.storage_key))
+    try:
+        first = next(chunks, b"")
+    except FileNotFoundError:
+        return FileFault.MISSING
+    info = zipfile.ZipInfo(path, date_time=zip_time(stored.created_at))
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = stored.size
+    digest = hashlib.sha256()
+    with archive.open(info, "w", force_zip64=stored.size > 2**31) as target:
+        for chunk in itertools.chain([first], chunks):
+            digest.update(chunk)
+            target.write(chunk)
+    return "" if digest.hexdigest() == stored.sha256 else FileFault.MISMATCH

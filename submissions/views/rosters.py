@@ -22,7 +22,7 @@ from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from portfolio.access import get_term_for
 from portfolio.exports import XLSX
-from portfolio.jobs import job_start, result_file_response
+from portfolio.jobs import job_start, private_file_response, result_file_response
 from portfolio.lib import roc
 from portfolio.models import Job, JobStatus, SchoolYear, Term
 from records.models import Student
@@ -239,12 +239,7 @@ def _package_file(found: RosterPackage, field: str, filename: str, content_type:
     stored = getattr(found, field)
     if not stored:
         raise Http404
-    response = FileResponse(
-        stored.open("rb"), as_attachment=True, filename=filename, content_type=content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(stored, filename=filename, content_type=content_type)
 
 
 @acting_required(*rosters.ROSTER_ROLES)
