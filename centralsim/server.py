@@ -8,6 +8,13 @@ section 10, as ``submissions.transports.http`` speaks it):
    its FID (the ``SimUpload``'s pk) answered;
 4. ``status``: the first answer for a FID is "still checking"; later ones give the check's
    errors per roster, row and field (錯誤訊息), or accepted.
+5. ``receipt`` (this platform's extension, ``iscom_call_for_receipt_api.ashx``; answered by
+   ``centralsim.receipts.receipt_fetch``): the same envelope as ``status`` (its APIKey
+   checked, its GUID used up) sealing ``{APIKey, Mode: "RECEIPT", 學校代碼: "123456",
+   學年度: 114}``; a fresh receipt (收訖明細, CENTRAL-FORMAT.md section 11) of the school
+   year's accepted rosters is made and answered as ``{檔名, 檔案 (base64 of the zip), 密碼,
+   SHA (hex SHA-256 of the zip), 說明}``. The real central database hands receipts and their
+   passwords to schools by its own means, which are not public.
 
 Each refusal raises ``Refused`` (HTTP 400 with a short reason); answers say they come from a
 simulation. ``accept_file`` takes a file directly (``manage.py centralsim accept``).

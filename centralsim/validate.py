@@ -67,7 +67,7 @@ REQUIRED_COLUMNS = (ID_COLUMN, BIRTH_COLUMN, COURSE_CODE_COLUMN, TERM_TAKEN_COLU
                     CADRE_LEVEL_COLUMN)  # fmt: skip
 
 # Read errors of a file that is not a workbook, or a damaged one.
-_UNREADABLE = (
+UNREADABLE = (
     zipfile.BadZipFile, zipfile.LargeZipFile, InvalidFileException, KeyError, OSError,
     ValueError, TypeError, EOFError, ParseError, zlib.error,
 )  # fmt: skip
@@ -308,7 +308,7 @@ def validate_workbook(file: BinaryIO, expected: Expected, *, limit: int = 1000) 
     problems = _Problems(limit, "")
     try:
         book = load_workbook(file, read_only=True, data_only=True)
-    except _UNREADABLE:
+    except UNREADABLE:
         problems.add("E_NOT_XLSX", "檔案無法開啟，非有效之Excel（.xlsx）檔案")
         return problems.found
     try:

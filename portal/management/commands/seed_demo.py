@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Deputy, Division, Membership, Role, User
+from centralsim import demo as centralsim_demo
 from portfolio import services
 from portfolio.lib import roc
 from portfolio.models import School, SchoolYear, Window, WindowKind
@@ -115,6 +117,8 @@ class Command(BaseCommand):
         self._students(school, year, staff["homeroom"], password_hash)
         records_demo.seed_all(school=school, year=year, staff=staff)
         submissions_demo.seed(school=school, year=year, staff=staff)
+        if settings.CENTRAL_SIMULATOR:
+            centralsim_demo.seed(school)
         services.window_states_apply()
         self.stdout.write(
             self.style.SUCCESS(
