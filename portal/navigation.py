@@ -23,6 +23,7 @@ class Link:
 LINKS = [
     Link("outcomes:portfolio", _("My portfolio"), (R.STUDENT,)),
     Link("selection:index", _("Select for the central database"), (R.STUDENT,)),
+    Link("receipts:mine", _("My receipt"), (R.STUDENT,)),
     Link("basicdata:mine", _("My basic data"), (R.STUDENT,)),
     Link("certification:queue", _("Certification queue"), (R.TEACHER,)),
     Link("certification:proxy", _("Proxy certification"), (R.REGISTRY,)),
@@ -37,6 +38,8 @@ LINKS = [
     Link("staffrecords:change_list", _("Enrolment changes"), (R.REGISTRY,)),
     Link("extensions:list", _("Window extensions"), (R.REGISTRY,)),
     Link("rosters:index", _("Rosters for the central database"), (R.REGISTRY, R.STUDENT_AFFAIRS)),
+    Link("receipts:index", _("Receipts from the central database"), (R.REGISTRY,)),
+    Link("receipts:disputes", _("Disputed receipt lines"), (R.REGISTRY, R.STUDENT_AFFAIRS)),
     Link("staffrecords:cadre_list", _("Cadre posts"), (R.STUDENT_AFFAIRS,)),
     Link("staffrecords:club_list", _("Clubs"), (R.STUDENT_AFFAIRS,)),
     Link("staffrecords:attendance_list", _("Attendance"), (R.STUDENT_AFFAIRS,)),

@@ -282,6 +282,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "submissions.tasks.send_roster_packages",
         "schedule": crontab(minute="*/2"),
     },
+    "deem-receipt-answers": {
+        "task": "submissions.tasks.deem_receipt_answers",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # The central database (submissions.transports): "download" (offices upload the built files on
@@ -298,6 +302,11 @@ CENTRAL_SIMULATOR = env_bool("CENTRAL_SIMULATOR", not PRODUCTION)
 CENTRAL_SIM_API_KEY = env_str("CENTRAL_SIM_API_KEY", "" if PRODUCTION else "simulated-school-key")
 if CENTRAL_TRANSPORT == "http" and not (CENTRAL_HTTP_URL and CENTRAL_API_KEY):
     raise ImproperlyConfigured("CENTRAL_TRANSPORT=http needs CENTRAL_HTTP_URL and CENTRAL_API_KEY")
+
+# The font of the receipt confirmation's paper letters (submissions/letters.py): a path to an
+# .otf, .ttf or .ttc with Traditional Chinese glyphs. Unset: Noto Sans TC from the
+# pylopdf-fonts-zh-tw package (in requirements.lock), else Debian's fonts-noto-cjk.
+LETTERS_FONT = env_str("LETTERS_FONT")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portfolio@localhost")

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("submissions.urls.outcomes")),
     path("", include("submissions.urls.selection")),
     path("", include("submissions.urls.rosters")),
+    path("", include("submissions.urls.receipts")),
     path("", include("certification.urls")),
     path("", include("centralsim.urls")),
 ]

@@ -23,13 +23,16 @@ from records.models import Student
 from submissions.models import (
     STAFF_SOURCES,
     CourseOutcome,
+    Dispute,
     OutcomeState,
     Performance,
+    Receipt,
     RosterPackage,
     StoredFile,
     WindowExtension,
 )
 from submissions.services.precheck import PRECHECK_JOB
+from submissions.services.receipts import FETCH_JOB, LETTERS_JOB, RECEIPT_JOB, RECEIPT_ROLES
 from submissions.services.rosters import packages_of
 from submissions.services.selection import years_to_select
 
@@ -187,4 +190,58 @@ def get_package_for(acting: ActingContext, pk: int) -> RosterPackage:
     """A package of a roster the acting office submits, of its division; 404 otherwise."""
     return get_object_or_404(
         packages_of(acting).select_related("school", "school_year", "term", "job"), pk=pk
+    )
+
+
+# --- receipts from the central database (收訖明細) ----------------------------------------
+
+
+def receipts_of(acting: ActingContext) -> QuerySet[Receipt]:
+    """The acting registry's school's receipts (a receipt answers the whole school)."""
+    if acting.role not in RECEIPT_ROLES:
+        return Receipt.objects.none()
+    return Receipt.objects.filter(school=acting.school)
+
+
+def get_receipt_for(acting: ActingContext, pk: int) -> Receipt:
+    return get_object_or_404(receipts_of(acting).select_related("school_year"), pk=pk)
+
+
+def receipt_jobs_of(acting: ActingContext) -> QuerySet[Job]:
+    """Receipt imports and fetches of the acting registry's school (any clerk's)."""
+    if acting.role not in RECEIPT_ROLES:
+        return Job.objects.none()
+    return Job.objects.filter(school=acting.school, kind__in=(RECEIPT_JOB, FETCH_JOB, LETTERS_JOB))
+
+
+def get_receipt_job_for(acting: ActingContext, pk: int) -> Job:
+    return get_object_or_404(receipt_jobs_of(acting), pk=pk)
+
+
+DISPUTE_ROLES = (Role.REGISTRY, Role.STUDENT_AFFAIRS)
+
+
+def disputes_of(acting: ActingContext) -> QuerySet[Dispute]:
+    """Disputes of the rosters the acting office submits, of the students it may see."""
+    if acting.role not in DISPUTE_ROLES:
+        return Dispute.objects.none()
+    return Dispute.objects.filter(
+        school=acting.school,
+        office=acting.role,
+        answer__student__in=students_visible_to(acting),
+    )
+
+
+def get_dispute_for(acting: ActingContext, pk: int) -> Dispute:
+    return get_object_or_404(disputes_of(acting), pk=pk)
+
+
+def get_receipt_student_for(acting: ActingContext, receipt: Receipt, pk: int) -> Student:
+    """A student with lines in ``receipt`` whom the acting registry may see; 404 otherwise."""
+    return get_object_or_404(
+        students_visible_to(acting)
+        .filter(receipt_lines__receipt=receipt)
+        .distinct()
+        .select_related("school_class"),
+        pk=pk,
     )

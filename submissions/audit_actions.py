@@ -51,3 +51,16 @@ register_actions(
         "files.sweep": _("Nightly check of the stored files"),
     },
 )
+register_actions(
+    "receipts",
+    _("Receipts from the central database"),
+    {
+        "receipt.import": _("Receipt imported and compared with what was sent"),
+        "receipt.release": _("Receipt released to the students"),
+        "receipt.answer": _("Receipt confirmed or disputed (by the student, or a paper reply)"),
+        "receipt.dispute_reply": _("Disputed receipt line answered by the office"),
+        "receipt.deemed": _("Student deemed to have confirmed the receipt"),
+        "receipt.remind": _("Students reminded to check their receipt"),
+        "receipt.letters": _("Receipt letters printed for students who have left"),
+    },
+)

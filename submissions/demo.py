@@ -218,6 +218,7 @@ def seed(*, school: School, year: SchoolYear, staff: dict) -> None:
     selected = _first_of_class(school, year, SELECTED_CLASS, SELECTED_STUDENTS)
     _seed_portfolios(selected, year, staff["teacher"], now)
     _final_selections(selected, year, now)
+    _receipt_window(year, now)
     _ungraded(school, year)
     _grade_12_batches(year, now)
 
@@ -311,6 +312,25 @@ def _final_selections(students: list[Student], year: SchoolYear, now) -> None:
             confirmed_at=now - dt.timedelta(days=3),
             locked_at=now - dt.timedelta(days=1),
         )
+
+
+def _receipt_window(year: SchoolYear, now) -> None:
+    """Grade 11's receipt-confirmation window, open for a week from the day the demo is
+    loaded: once registry has submitted rosters 25 and 26, fetched the receipt and released
+    it, grade 11's students confirm or dispute their lines."""
+    if Window.objects.filter(
+        term__school_year=year, kind=WindowKind.RECEIPT_CONFIRMATION, grade=SELECTED_GRADE
+    ).exists():
+        return
+    window_create(
+        term=_term_of(year, now),
+        kind=WindowKind.RECEIPT_CONFIRMATION,
+        grade=SELECTED_GRADE,
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(days=7),
+        note="示範：二年級收訖明細確認",
+        by=None,
+    )
 
 
 def _term_of(year: SchoolYear, moment) -> Term:

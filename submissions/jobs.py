@@ -14,7 +14,7 @@ from django.utils import translation
 from portfolio.jobs import job_handler
 from portfolio.models import Job
 from submissions import export
-from submissions.services import packages, precheck
+from submissions.services import packages, precheck, receipts
 
 
 @job_handler(export.EXPORT_JOB)
@@ -32,3 +32,21 @@ def roster_precheck(job: Job, progress: Callable[[int, int], None]) -> dict[str,
 def roster_package(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
         return packages.package_build(job, progress)
+
+
+@job_handler(receipts.RECEIPT_JOB)
+def receipt_import(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return receipts.import_job(job, progress)
+
+
+@job_handler(receipts.FETCH_JOB)
+def receipt_fetch(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return receipts.fetch_job(job, progress)
+
+
+@job_handler(receipts.LETTERS_JOB)
+def receipt_letters(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return receipts.letters_job(job, progress)

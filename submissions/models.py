@@ -544,3 +544,240 @@ class RosterPackage(models.Model):
         if self.state in (PackageState.BUILDING, PackageState.SUBMITTED):
             return "chip-scheduled"
         return "chip-closed"
+
+
+# --- receipts from the central database (收訖明細) and the students' confirmation -------------
+
+
+class LineStatus(models.TextChoices):
+    RECEIVED = "received", _("Received as sent")
+    MISSING = "missing", _("Missing: sent but not in the receipt")
+    DIFFERENT = "different", _("Different from what was sent")
+    UNEXPECTED = "unexpected", _("In the receipt but not sent from this platform")
+
+
+class Receipt(models.Model):
+    """A receipt file (收訖明細) of a school year, imported whole and reconciled with the
+    roster packages it answers (``rosters``, matched by the workbooks' sha256).
+
+    Registry sees its problems at once; students see their lines once registry releases it
+    (``released_at``) during a receipt-confirmation window. The file itself is not kept: its
+    lines are, and its sha256 makes a second import of the same file change nothing. Its
+    password is never stored.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    school_year = models.ForeignKey(
+        "portfolio.SchoolYear", on_delete=models.CASCADE, related_name="+"
+    )
+    file_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(max_length=64)
+    via = models.CharField(max_length=16)  # "upload" or "transport"
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+    # [{"name", "sha", "roster", "term", "package": pk or None}] as 名冊資訊 lists them.
+    rosters = models.JSONField(default=list)
+    # {"students", "lines", "received", "missing", "different", "unexpected",
+    #  "unknown_students", "students_with_problems"}.
+    counts = models.JSONField(default=dict)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+        verbose_name = _("receipt")
+        constraints = [
+            models.UniqueConstraint(fields=["school", "sha256"], name="one_import_per_receipt")
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def is_released(self) -> bool:
+        return self.released_at is not None
+
+    @property
+    def problem_count(self) -> int:
+        counts = self.counts or {}
+        return sum(counts.get(k, 0) for k in ("missing", "different", "unexpected"))
+
+
+class ReceiptLineQuerySet(models.QuerySet):
+    def problems(self) -> "ReceiptLineQuerySet":
+        return self.exclude(status=LineStatus.RECEIVED)
+
+
+class ReceiptLine(models.Model):
+    """One record of a student in a receipt, or one the platform sent that the receipt
+    lacks (missing), with what was sent and what came back."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="receipt_lines")
+    position = models.PositiveIntegerField(default=0)
+    root = models.CharField(max_length=16)  # 修課紀錄, 課程學習成果, 多元表現, 校內幹部經歷
+    sheet = models.CharField(max_length=40)
+    roster = models.PositiveSmallIntegerField(null=True)
+    status = models.CharField(max_length=16, choices=LineStatus.choices)
+    received = models.JSONField(default=dict, blank=True)
+    sent = models.JSONField(default=dict, blank=True)
+    # The fields whose values differ (a different line).
+    differs = models.JSONField(default=list, blank=True)
+    package = models.ForeignKey(
+        RosterPackage, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    outcome = models.ForeignKey(
+        CourseOutcome, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    performance = models.ForeignKey(
+        Performance, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = ReceiptLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["receipt", "student", "position"]
+        indexes = [
+            models.Index(fields=["receipt", "student"]),
+            models.Index(fields=["receipt", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sheet} {self.get_status_display()}"
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """What to show of the line: what came back, or what was sent if nothing did; the
+        school year left out (the receipt is the year's), and the term when it is 0 (a yearly
+        roster's)."""
+        fields = self.received or self.sent
+        return {k: v for k, v in fields.items() if k != "學年度" and not (k == "學期" and v == "0")}
+
+    @property
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(field, as sent, as received) for each field that differs."""
+        return [(f, self.sent.get(f, ""), self.received.get(f, "")) for f in self.differs]
+
+    @property
+    def is_received(self) -> bool:
+        return self.status == LineStatus.RECEIVED
+
+    @property
+    def is_missing(self) -> bool:
+        return self.status == LineStatus.MISSING
+
+    @property
+    def chip(self) -> str:
+        return "chip-open" if self.is_received else "chip-closed"
+
+
+class AnswerState(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISPUTED = "disputed", _("Disputed")
+    DEEMED = "deemed", _("Deemed confirmed (no answer by the deadline)")
+
+
+class AnswerVia(models.TextChoices):
+    ONLINE = "online", _("On the platform")
+    PAPER = "paper", _("Paper reply")
+    DEEMED = "deemed", _("When the window closed")
+
+
+class ReceiptAnswer(models.Model):
+    """A student's answer to their lines of a receipt: confirmed, disputed (with one
+    ``Dispute`` per line), or deemed confirmed when the window closed without one. The
+    student may change it while the window is open."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="answers")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="receipt_answers")
+    state = models.CharField(_("answer"), max_length=16, choices=AnswerState.choices)
+    via = models.CharField(max_length=16, choices=AnswerVia.choices)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["receipt", "student"]
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "student"], name="one_answer_per_receipt")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_state_display()}"
+
+    @property
+    def is_disputed(self) -> bool:
+        return self.state == AnswerState.DISPUTED
+
+    @property
+    def is_deemed(self) -> bool:
+        return self.state == AnswerState.DEEMED
+
+
+class Dispute(models.Model):
+    """A line a student says is wrong, with their text; it waits in the queue of the office
+    that submitted its roster until the office answers (and marks the roster for
+    resubmission when the data was corrected)."""
+
+    answer = models.ForeignKey(ReceiptAnswer, on_delete=models.CASCADE, related_name="disputes")
+    line = models.ForeignKey(ReceiptLine, on_delete=models.CASCADE, related_name="disputes")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    office = models.CharField(max_length=32, choices=Role.choices)
+    text = models.TextField(_("what is wrong"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    reply = models.TextField(_("answer"), blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    replied_at = models.DateTimeField(null=True, blank=True)
+    resubmit = models.BooleanField(_("corrected: resubmit the roster"), default=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["school", "office", "replied_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.text[:20]}"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.replied_at is not None
+
+
+class NoticeKind(models.TextChoices):
+    REMINDER = "reminder", _("Reminder")
+    LETTER = "letter", _("Letter printed")
+
+
+class ReceiptNotice(models.Model):
+    """A reminder sent to a student who has not answered a receipt (at most one a day), or a
+    letter printed for a student who has left school."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="notices")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    # The day in Taipei, so that "once a day" is the school's day.
+    day = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["receipt", "student", "kind", "day"], name="one_notice_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.student} {self.day}"

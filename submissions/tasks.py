@@ -291,3 +291,28 @@ def _audit(findings: dict[int, _SchoolFindings]) -> None:
                 "mismatched": found.mismatched,
             },
         )
+
+
+@shared_task(time_limit=600, soft_time_limit=570)
+def deem_receipt_answers() -> int:
+    """Beat runs this every ten minutes: once a receipt-confirmation window has closed, the
+    students of its released receipts who neither confirmed nor disputed are deemed to have
+    confirmed (once each, however often this runs)."""
+    from submissions.services.receipts import receipts_deem
+
+    return receipts_deem()
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def send_receipt_reminder(notice_id: int) -> bool:
+    """E-mail one receipt reminder; a mail server that fails is tried again (5 times, the
+    wait doubling from a minute), and the failure is then in the worker's log."""
+    from submissions.services.receipts import reminder_send
+
+    return reminder_send(notice_id)

@@ -40,3 +40,13 @@ class Answer:
 class TransportError(Exception):
     """The central database could not be reached or answered nonsense. The message says
     what, in English, for the log; it never holds a key or a secret."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchedReceipt:
+    """A receipt (收訖明細) as the central database handed it over, with its password (kept
+    in memory only)."""
+
+    name: str
+    data: bytes
+    password: str = dataclasses.field(repr=False)

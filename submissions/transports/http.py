@@ -38,7 +38,9 @@ client is the standard library's ``urllib.request``, so the usual ``https_proxy`
 ``no_proxy`` environment variables apply.
 """
 
+import base64
 import datetime as dt
+import hashlib
 import http.client
 import json
 import re
@@ -53,12 +55,22 @@ from typing import IO, Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from submissions.central import protocol
-from submissions.transports.base import Answer, AnswerState, Outgoing, TransportError
+from submissions.transports.base import (
+    Answer,
+    AnswerState,
+    FetchedReceipt,
+    Outgoing,
+    TransportError,
+)
 
 PUBLIC_KEY_ENDPOINT = "iscom_get_public_key_api.ashx"
 UPLOAD_ENDPOINT = "iscom_upload_file_api.ashx"
 FILE_READY_ENDPOINT = "iscom_call_for_uploadfile_ready_api.ashx"
 STATUS_ENDPOINT = "iscom_call_for_status_api.ashx"
+# This platform's extension: the school year's receipt (收訖明細) and its password.
+RECEIPT_ENDPOINT = "iscom_call_for_receipt_api.ashx"
+# A receipt of a large school is a few megabytes (base64 in the answer).
+MAX_RECEIPT_BYTES = 256 * 1024 * 1024
 
 # Longer answers are not the small JSON objects the protocol has.
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -114,6 +126,30 @@ class HttpTransport:
         )
         return answer_from_status(status)
 
+    def fetch_receipt(self, school_code: str, roc_year: int) -> FetchedReceipt:
+        """The school year's receipt (this platform's extension, served by the simulated
+        central database): the envelope seals ``{APIKey, Mode: "RECEIPT", 學校代碼, 學年度}``;
+        the answer is ``{檔名, 檔案 (base64), 密碼, SHA}``."""
+        guid, public_key = self._public_key()
+        request = {"APIKey": self._api_key, "Mode": "RECEIPT", "學校代碼": school_code,
+                   "學年度": roc_year}  # fmt: skip
+        answer = self._post_json(
+            RECEIPT_ENDPOINT,
+            protocol.build_request(public_key, guid, protocol.new_session(), request),
+            limit=MAX_RECEIPT_BYTES,
+        )
+        name, data, password = answer.get("檔名"), answer.get("檔案"), answer.get("密碼")
+        if not all(isinstance(v, str) and v for v in (name, data, password)):
+            raise TransportError(f"{RECEIPT_ENDPOINT} answered without 檔名, 檔案 and 密碼")
+        try:
+            raw = base64.b64decode(str(data), validate=True)
+        except ValueError as error:
+            raise TransportError(f"{RECEIPT_ENDPOINT} answered 檔案 that is not base64") from error
+        sha = answer.get("SHA")
+        if isinstance(sha, str) and sha and hashlib.sha256(raw).hexdigest() != sha.lower():
+            raise TransportError(f"{RECEIPT_ENDPOINT} answered a file that does not match its SHA")
+        return FetchedReceipt(PurePosixPath(str(name)).name, raw, str(password))
+
     def _public_key(self) -> tuple[str, rsa.RSAPublicKey]:
         """Step 1: a one-time GUID and the server's public key."""
         answer = self._post_json(PUBLIC_KEY_ENDPOINT, {})
@@ -140,7 +176,9 @@ class HttpTransport:
         )
         self._exchange(UPLOAD_ENDPOINT, request)
 
-    def _post_json(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _post_json(
+        self, endpoint: str, body: dict[str, Any], limit: int = MAX_ANSWER_BYTES
+    ) -> dict[str, Any]:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
             f"{self.base_url}{endpoint}",
@@ -148,15 +186,17 @@ class HttpTransport:
             method="POST",
             headers={"Content-Type": "application/json; charset=utf-8"},
         )
-        return self._exchange(endpoint, request)
+        return self._exchange(endpoint, request, limit)
 
-    def _exchange(self, endpoint: str, request: urllib.request.Request) -> dict[str, Any]:
+    def _exchange(
+        self, endpoint: str, request: urllib.request.Request, limit: int = MAX_ANSWER_BYTES
+    ) -> dict[str, Any]:
         """Send ``request``; the JSON object answered, or ``TransportError``."""
         try:
             opened = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - see __init__
             with opened as response:
                 status = response.status
-                body = response.read(MAX_ANSWER_BYTES + 1)
+                body = response.read(limit + 1)
         except urllib.error.HTTPError as error:
             error.close()
             raise TransportError(f"{endpoint} answered HTTP {error.code}") from error
@@ -166,8 +206,8 @@ class HttpTransport:
             raise TransportError(f"could not reach {endpoint}: {error!r}") from error
         if status != 200:
             raise TransportError(f"{endpoint} answered HTTP {status}")
-        if len(body) > MAX_ANSWER_BYTES:
-            raise TransportError(f"{endpoint} answered more than {MAX_ANSWER_BYTES} bytes")
+        if len(body) > limit:
+            raise TransportError(f"{endpoint} answered more than {limit} bytes")
         try:
             answer = json.loads(body.decode("utf-8-sig"))
         except ValueError as error:
