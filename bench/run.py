@@ -25,7 +25,18 @@ from types import FrameType
 if not __package__:  # run as a file (bench/run.py): import the bench package from the root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import imports, load, package, portfolio_page, precheck, roster, server, uploads
+from bench import (
+    imports,
+    letters,
+    load,
+    package,
+    portfolio_page,
+    precheck,
+    receipt,
+    roster,
+    server,
+    uploads,
+)
 from bench.client import Browser, sign_in
 from bench.errors import BenchError, log
 
@@ -175,6 +186,18 @@ def grade_precheck(ctx: Context) -> list[Figure]:
 def roster_package(ctx: Context) -> list[Figure]:
     """Roster 26 with its files zip: 3,000 students with 6 selected outcomes each."""
     return [Figure(*figure) for figure in package.package(ctx.env, ctx.manage)]
+
+
+@benchmark("receipt", needs=("package",))
+def receipt_import(ctx: Context) -> list[Figure]:
+    """A receipt of 3,000 students (outcomes, performances, grades) imported and reconciled."""
+    return [Figure(*figure) for figure in receipt.receipt(ctx.env, ctx.manage)]
+
+
+@benchmark("letters")
+def receipt_letters(ctx: Context) -> list[Figure]:
+    """The receipt confirmation's paper letters: 100 students with 60 lines each, one PDF."""
+    return [Figure(*figure) for figure in letters.letters(ctx.env)]
 
 
 @benchmark("roster_page_queries")
