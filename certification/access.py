@@ -9,6 +9,7 @@ Anything else answers 404, as if the outcome did not exist.
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.expressions import Combinable
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.acting import ActingContext
@@ -45,6 +46,22 @@ def get_outcome_for(acting: ActingContext, pk: int) -> CourseOutcome:
     return get_object_or_404(
         decision_scope(acting).select_related(
             "student__school_class", "enrolment__course__term__school_year", "document", "media"
+        ),
+        pk=pk,
+    )
+
+
+def get_decided_for_registry(acting: ActingContext, pk: int) -> CourseOutcome:
+    """An outcome of a student the acting registry may see, whatever course it is of (the
+    registry reopens any decision of its division); 404 for anyone else or another school's."""
+    if acting.role != Role.REGISTRY:
+        raise Http404
+    return get_object_or_404(
+        CourseOutcome.objects.for_school(acting.school)
+        .filter(student__in=students_visible_to(acting))
+        .exclude(state=OutcomeState.DRAFT)
+        .select_related(
+            "student__school_class", "enrolment__course__term__school_year", "certified_by"
         ),
         pk=pk,
     )

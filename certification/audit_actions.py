@@ -10,5 +10,7 @@ register_actions(
     {
         "outcome.certify": _("Course outcome certified"),
         "outcome.reject": _("Course outcome sent back"),
+        "outcome.undo": _("Decision on a course outcome undone by whoever made it"),
+        "outcome.reopen": _("Decision on a course outcome reopened by the registry"),
     },
 )

@@ -87,3 +87,12 @@ class QueueFilterForm(Form):
             "class_id": data["school_class"] or None,
             "show": data["show"] or Show.AWAITING,
         }
+
+
+class ReopenForm(Form):
+    reason = forms.CharField(
+        label=_("Why the decision is reopened"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The teacher and the student see it while the outcome awaits certification."),
+    )

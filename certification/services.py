@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from certification.access import decision_scope
 from portfolio.audit import audit_write
+from portfolio.lib.text import forbidden_character
 from portfolio.models import Window, WindowKind
 from records.models import Course, SchoolClass
 from submissions.models import CourseOutcome, OutcomeState
@@ -165,9 +166,13 @@ def _record(
     outcome.rejection_reason = rejection_reason
     outcome.certified_by = by.principal
     outcome.certified_at = now
+    outcome.reopen_reason = ""  # a reopening is answered by this decision
     outcome.save(
-        update_fields=["state", "rejection_reason", "certified_by", "certified_at", "updated_at"]
-    )
+        update_fields=[
+            "state", "rejection_reason", "certified_by", "certified_at", "reopen_reason",
+            "updated_at",
+        ]
+    )  # fmt: skip
     audit_write(
         school=outcome.school,
         by=by,
@@ -286,6 +291,143 @@ def certify_many(
 # --- what the queue pages read ---------------------------------------------------------
 
 
+# --- taking a decision back: the teacher's undo, the registry's reopening ------------------------
+
+REOPEN_REASON_MAX = 500
+
+
+def undo_refusal(
+    outcome: CourseOutcome, by: "ActingContext", window: CertificationWindow, frozen: bool
+) -> str | None:
+    """Why the acting person cannot undo their decision on ``outcome`` now, or None."""
+    if outcome.state not in DECIDED:
+        return _("There is no decision to undo: it is %(state)s.") % {
+            "state": outcome.get_state_display().lower()
+        }
+    if outcome.certified_by_id != by.principal.pk:
+        return _("Only whoever decided can undo it; ask the registry to reopen it.")
+    if frozen:
+        return _(
+            "It was submitted to the central database in a roster: only the registry can "
+            "reopen it, after reopening the roster."
+        )
+    if not window.is_open:
+        return _(
+            "The certification window has closed: only the registry can reopen the decision now."
+        )
+    return None
+
+
+def _taken_back(outcome: CourseOutcome) -> str:
+    """Put a locked, decided outcome back to awaiting certification; its state before."""
+    before = outcome.state
+    outcome.state = OutcomeState.SUBMITTED
+    outcome.rejection_reason = ""
+    outcome.certified_by = None
+    outcome.certified_at = None
+    return before
+
+
+def _lock_decided(outcome: CourseOutcome) -> CourseOutcome:
+    locked = (
+        CourseOutcome.objects.select_for_update(of=("self",))
+        .select_related("student__school_class", "enrolment__course__term")
+        .filter(pk=outcome.pk)
+        .first()
+    )
+    if locked is None:
+        raise PermissionDenied
+    return locked
+
+
+def outcome_undo(
+    *, outcome: CourseOutcome, by: "ActingContext", now: dt.datetime | None = None
+) -> CourseOutcome:
+    """The teacher's undo of their own decision made by mistake, while the certification
+    window is open and the outcome is in no submitted roster: it awaits their decision again."""
+    from submissions.services.rosters import freezing_package
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_decided(outcome)
+        if not decision_scope(by).filter(pk=locked.pk).exists():
+            raise PermissionDenied
+        window = certification_window(locked.enrolment.course, now)
+        refusal = undo_refusal(locked, by, window, freezing_package(locked) is not None)
+        if refusal:
+            raise ValidationError({NON_FIELD_ERRORS: [refusal]})
+        before = _taken_back(locked)
+        locked.save(
+            update_fields=[
+                "state", "rejection_reason", "certified_by", "certified_at", "updated_at",
+            ]
+        )  # fmt: skip
+        audit_write(
+            school=locked.school,
+            by=by,
+            action="outcome.undo",
+            target=locked,
+            changes={"state": [before, locked.state]},
+        )
+    return locked
+
+
+def outcome_reopen(
+    *, outcome: CourseOutcome, by: "ActingContext", reason: str, now: dt.datetime | None = None
+) -> CourseOutcome:
+    """The registry reopens a decision with a reason the teacher and the student see: the
+    outcome awaits certification again (any time, but not while a submitted roster holds it)."""
+    from submissions.services.rosters import freezing_package, frozen_message
+
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the decision is reopened.")]})
+    if len(reason) > REOPEN_REASON_MAX:
+        raise ValidationError(
+            {
+                "reason": [
+                    _("Say it in at most %(limit)d characters.") % {"limit": REOPEN_REASON_MAX}
+                ]
+            }
+        )
+    if (bad := forbidden_character(reason, multiline=True)) is not None:
+        raise ValidationError({"reason": [bad.message]})
+    with transaction.atomic():
+        locked = _lock_decided(outcome)
+        if locked.state not in DECIDED:
+            raise ValidationError(
+                {
+                    NON_FIELD_ERRORS: [
+                        _("There is no decision to reopen: it is %(state)s.")
+                        % {"state": locked.get_state_display().lower()}
+                    ]
+                }
+            )
+        package = freezing_package(locked)
+        if package is not None:
+            raise ValidationError({NON_FIELD_ERRORS: [frozen_message(package)]})
+        decided_by = locked.certified_by_id
+        before = _taken_back(locked)
+        locked.reopen_reason = reason
+        locked.reopened_by = by.user
+        locked.reopened_at = now
+        locked.save(
+            update_fields=[
+                "state", "rejection_reason", "certified_by", "certified_at", "reopen_reason",
+                "reopened_by", "reopened_at", "updated_at",
+            ]
+        )  # fmt: skip
+        audit_write(
+            school=locked.school,
+            by=by,
+            action="outcome.reopen",
+            target=locked,
+            changes={"state": [before, locked.state], "reason": reason, "decided_by": decided_by},
+        )
+    return locked
+
+
 class Show(models.TextChoices):
     AWAITING = "awaiting", gettext_lazy("Awaiting your decision")
     DECIDED = "decided", gettext_lazy("Decided in the last two weeks")
@@ -386,8 +528,9 @@ class QueueItem:
     outcome: CourseOutcome
     # The item to show next once this one is decided (the following one, else the one before).
     next_pk: int | None = None
-    # Set by the view: the reject form of this item.
+    # Set by the view: the reject form of this item, and whether its decision may be undone.
     reject_form: Any = None
+    may_undo: bool = False
 
 
 @dataclass

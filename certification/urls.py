@@ -12,4 +12,8 @@ urlpatterns = [
     # One outcome: POST action=certify or action=reject (with the reason).
     path("certification/<int:pk>/", views.decide, name="decide"),
     path("certification/<int:pk>/reject/", views.reject, name="reject"),
+    # Taking a decision back: the decider's undo, the registry's reopening with a reason.
+    path("certification/<int:pk>/undo/", views.undo, name="undo"),
+    path("certification/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("certification/export/", views.export, name="export"),
 ]

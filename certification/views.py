@@ -13,7 +13,7 @@ to say; an outcome outside the acting person's scope is a 404 here.
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,11 +28,13 @@ from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from certification import services
-from certification.access import decision_scope, get_outcome_for
-from certification.forms import DecisionForm, QueueFilterForm, RejectForm
+from certification.access import decision_scope, get_decided_for_registry, get_outcome_for
+from certification.forms import DecisionForm, QueueFilterForm, RejectForm, ReopenForm
+from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib.numbers import parse_id, parse_ids
 from submissions.models import CourseOutcome, OutcomeState
+from submissions.services.rosters import frozen_ids
 
 DECIDERS = (Role.TEACHER, Role.REGISTRY)
 PER_PAGE = 50
@@ -96,11 +98,17 @@ def _listing(request: ActingRequest, *, proxy: bool) -> HttpResponse:
     items = services.queue_items(acting, now=now, **filters)
     page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
     groups = services.group_items(page.object_list, options, now)
+    decided = [i.outcome.pk for g in groups for i in g.items if not i.outcome.is_submitted]
+    frozen = frozen_ids(CourseOutcome, decided) if decided else set()
     for group in groups:
         for item in group.items:
             item.reject_form = RejectForm(
                 pk=item.outcome.pk, initial={"seen_at": item.outcome.updated_at}
             )
+            if not item.outcome.is_submitted:
+                item.may_undo = not services.undo_refusal(
+                    item.outcome, acting, group.window, item.outcome.pk in frozen
+                )
     return render(
         request,
         "certification/queue.html",
@@ -284,3 +292,93 @@ def certify_many(request: ActingRequest) -> HttpResponse:
         len(wanted) - len(found)
     )
     return _report(request, len(result.done), refused)
+
+
+# --- taking a decision back ----------------------------------------------------------------------
+
+
+@require_POST
+@acting_required(*DECIDERS)
+def undo(request: ActingRequest, pk: int) -> HttpResponse:
+    """The acting teacher (or registry, as proxy) undoes their own decision made just now."""
+    outcome = get_outcome_for(request.acting, pk)
+    try:
+        services.outcome_undo(outcome=outcome, by=request.acting)
+    except ValidationError as exc:
+        messages.error(request, _refusal(outcome, " ".join(exc.messages)))
+        return _back(request, outcome.pk)
+    except PermissionDenied:
+        raise Http404 from None
+    messages.success(
+        request, _("Undone: “%(title)s” by %(student)s awaits your decision again.") % _who(outcome)
+    )
+    return _back(request, outcome.pk)
+
+
+@acting_required(Role.REGISTRY)
+def reopen(request: ActingRequest, pk: int) -> HttpResponse:
+    """The registry reopens a decision with a reason (GET: the form; POST: reopen)."""
+    outcome = get_decided_for_registry(request.acting, pk)
+    form = ReopenForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.outcome_reopen(
+                    outcome=outcome, by=request.acting, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(None if field == NON_FIELD_ERRORS else field, error)
+            else:
+                messages.success(
+                    request,
+                    _("Reopened: “%(title)s” by %(student)s awaits certification again.")
+                    % _who(outcome),
+                )
+                return redirect(
+                    reverse("basicdata:student", args=[outcome.student_id]) + "#portfolio"
+                )
+        status = 400
+    return render(
+        request, "certification/reopen.html", {"outcome": outcome, "form": form}, status=status
+    )
+
+
+@acting_required(*DECIDERS)
+def export(request: ActingRequest) -> HttpResponse:
+    """What awaits the acting person's decision, as a worksheet (the queue's filters apply)."""
+    now = timezone.now()
+    options = services.queue_options(request.acting, now=now)
+    filter_form = QueueFilterForm(
+        request.GET or None, courses=options.courses, classes=options.classes
+    )
+    filters = {**filter_form.filters(), "show": services.Show.AWAITING}
+    items = services.queue_items(request.acting, now=now, **filters)
+    headers = [
+        _("Course"), _("Course code"), _("Term"), _("Class"), _("Seat"), _("Student number"),
+        _("Name"), _("Title"), _("Uploaded"), _("Certification window closes"),
+    ]  # fmt: skip
+    windows = options.windows
+
+    def rows():
+        for outcome in items.iterator(chunk_size=500):
+            course = outcome.enrolment.course
+            window = windows.get(course.pk)
+            closes = window.closes_at if window is not None else None
+            student = outcome.student
+            yield [
+                course.name, course.code, course.term.label,
+                student.school_class.name if student.school_class else "", student.seat_number,
+                student.student_number, student.name, outcome.title,
+                timezone.localtime(outcome.created_at).strftime("%Y-%m-%d %H:%M"),
+                timezone.localtime(closes).strftime("%Y-%m-%d %H:%M") if closes else "",
+            ]  # fmt: skip
+
+    return xlsx_response(
+        filename=_("awaiting-certification") + f"-{timezone.localdate():%Y%m%d}.xlsx",
+        sheet=_("Awaiting certification"),
+        headers=headers,
+        rows=rows(),
+    )

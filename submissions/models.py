@@ -126,6 +126,13 @@ class CourseOutcome(models.Model):
         verbose_name=_("certified by"),
     )
     certified_at = models.DateTimeField(_("certified at"), null=True, blank=True)
+    # Set when the registry reopened a decision (the item awaits certification again); the
+    # teacher and the student see the reason while it awaits.
+    reopen_reason = models.CharField(_("why the decision was reopened"), max_length=500, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -161,6 +168,11 @@ class CourseOutcome(models.Model):
     @property
     def is_rejected(self) -> bool:
         return self.state == OutcomeState.REJECTED
+
+    @property
+    def is_reopened(self) -> bool:
+        """Awaiting certification again because the registry reopened its decision."""
+        return self.is_submitted and bool(self.reopen_reason)
 
 
 # --- windows opened late for one student ----------------------------------------------------

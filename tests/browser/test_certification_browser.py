@@ -377,6 +377,10 @@ def test_the_pdf_is_previewed_and_downloads_for_the_teacher(live_server, page, w
 
     preview = item(page, outcome).locator(f"iframe[src='/files/{document.pk}/view/']")
     expect(preview).to_have_count(1)
+    # The files start collapsed (few Tab stops per item); the teacher opens them.
+    expect(preview).to_be_hidden()
+    item(page, outcome).get_by_text(zh("Show the files")).click()
+    expect(preview).to_be_visible()
     expect(preview).to_have_attribute("title", zh("PDF preview: %(name)s", name="王小明.pdf"))
     served = page.request.get(f"/files/{document.pk}/view/")
     assert served.ok and served.headers["content-type"] == "application/pdf"

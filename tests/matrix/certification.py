@@ -46,4 +46,17 @@ ROWS = {
         None,
         only({R.TEACHER: 302, R.REGISTRY: 302}, outsider=302, outsider_role=R.TEACHER),
     ),
+    "certification:undo": ("post", _outcome, NOT_THEIRS),
+    # The registry reopens any decision of its division's students (the outcome is a day
+    # student's): the page with its form; the continuing division and another school: 404.
+    "certification:reopen": (
+        "get",
+        _outcome,
+        only({R.REGISTRY: 200}, outsider=404, outsider_role=R.REGISTRY, other_division=404),
+    ),
+    "certification:export": (
+        "get",
+        None,
+        only({R.TEACHER: 200, R.REGISTRY: 200}, outsider=200, outsider_role=R.TEACHER),
+    ),
 }
