@@ -116,7 +116,7 @@ def _decide(
     """The outcome locked and checked for a decision now; call inside a transaction."""
     locked = (
         CourseOutcome.objects.select_for_update(of=("self",))
-        .select_related("student__school_class", "enrolment__course__term")
+        .select_related("student__school_class", "enrolment__course__term", "document", "media")
         .filter(pk=outcome.pk)
         .first()
     )
@@ -167,10 +167,15 @@ def _record(
     outcome.certified_by = by.principal
     outcome.certified_at = now
     outcome.reopen_reason = ""  # a reopening is answered by this decision
+    outcome.decided_files = {
+        kind: stored.sha256
+        for kind, stored in (("document", outcome.document), ("media", outcome.media))
+        if stored is not None
+    }
     outcome.save(
         update_fields=[
             "state", "rejection_reason", "certified_by", "certified_at", "reopen_reason",
-            "updated_at",
+            "decided_files", "updated_at",
         ]
     )  # fmt: skip
     audit_write(

@@ -11,6 +11,7 @@ register_actions(
         "outcome.upload": _("Course outcome uploaded"),
         "outcome.edit": _("Course outcome's title or description changed"),
         "outcome.replace_file": _("Course outcome's file replaced"),
+        "outcome.restore_file": _("Certified course outcome's lost file uploaded again"),
         "outcome.submit": _("Course outcome sent for certification"),
         "outcome.withdraw": _("Course outcome withdrawn"),
         "performance.add": _("Diverse performance added by the student"),

@@ -126,6 +126,9 @@ class CourseOutcome(models.Model):
         verbose_name=_("certified by"),
     )
     certified_at = models.DateTimeField(_("certified at"), null=True, blank=True)
+    # The sha256 of each file the decision was made on ({"document": ..., "media": ...}): a
+    # file lost or altered in storage and uploaded again byte for byte keeps the decision.
+    decided_files = models.JSONField(default=dict, blank=True)
     # Set when the registry reopened a decision (the item awaits certification again); the
     # teacher and the student see the reason while it awaits.
     reopen_reason = models.CharField(_("why the decision was reopened"), max_length=500, blank=True)
@@ -168,6 +171,22 @@ class CourseOutcome(models.Model):
     @property
     def is_rejected(self) -> bool:
         return self.state == OutcomeState.REJECTED
+
+    @property
+    def faulty_files(self) -> list[str]:
+        """The kinds ("document", "media") whose stored file the nightly check found missing
+        or altered (document and media loaded)."""
+        return [
+            kind
+            for kind, stored in (("document", self.document), ("media", self.media))
+            if stored is not None and stored.fault
+        ]
+
+    @property
+    def needs_file_again(self) -> bool:
+        """Certified, but a file it was certified on is lost or altered in storage: the
+        student (or registry) uploads it again."""
+        return self.is_certified and bool(self.faulty_files)
 
     @property
     def is_reopened(self) -> bool:

@@ -308,6 +308,79 @@ def outcome_replace_file(
     return outcome
 
 
+def outcome_restore_file(
+    *,
+    outcome: CourseOutcome,
+    document: UploadedFile | None = None,
+    media: UploadedFile | None = None,
+    by: "ActingContext | None",
+) -> CourseOutcome:
+    """Upload again a file of a certified outcome that storage lost or altered (the nightly
+    check marked it), at any time. A file byte for byte the one the decision was made on (its
+    sha256) keeps the certification without the teacher acting again; any other file sends
+    the outcome back to awaiting certification."""
+    nothing_lost = ValidationError(
+        {NON_FIELD_ERRORS: [_("No file of this outcome needs to be uploaded again.")]}
+    )
+    if not outcome.needs_file_again:
+        raise nothing_lost
+    problems: dict[str, list[str]] = {}
+    if document is None and media is None:
+        problems["document"] = [_("Choose the file to upload again.")]
+    policy = policy_for(outcome.enrolment.course.term)
+    checked = check_files(policy=policy, document=document, media=media, problems=problems)
+    stored_paths: list[str] = []
+    school = outcome.school
+    try:
+        if problems:
+            raise ValidationError(problems)
+        store_all(school, checked, stored_paths)
+        with transaction.atomic():
+            outcome = (
+                CourseOutcome.objects.select_for_update(of=("self",))
+                .select_related("document", "media")
+                .get(pk=outcome.pk)
+            )
+            if not outcome.needs_file_again:  # restored meanwhile
+                raise nothing_lost
+            old: list[StoredFile] = []
+            update_fields = ["updated_at"]
+            for field, item in checked.items():
+                previous = getattr(outcome, field)
+                if previous is not None:
+                    old.append(previous)
+                setattr(outcome, field, stored_file_row(outcome.student, item))
+                update_fields.append(field)
+            same = all(
+                outcome.decided_files.get(field) == item.sha256 for field, item in checked.items()
+            )
+            before = outcome.state
+            if not same:
+                outcome.state = OutcomeState.SUBMITTED
+                outcome.certified_by = None
+                outcome.certified_at = None
+                update_fields += ["state", "certified_by", "certified_at"]
+            outcome.save(update_fields=update_fields)
+            audit_write(
+                school=school,
+                by=by,
+                action="outcome.restore_file",
+                target=outcome,
+                changes={
+                    "files": file_audit(checked),
+                    "certification_kept": same,
+                    **({"state": [before, outcome.state]} if before != outcome.state else {}),
+                },
+            )
+            delete_stored_after_commit(old)
+    except BaseException:
+        delete_paths(stored_paths)
+        raise
+    finally:
+        close_all(checked)
+    return outcome
+
+
 def outcome_edit(
     *,
     outcome: CourseOutcome,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("portfolio/outcomes/add/", views.add, name="add"),
     path("portfolio/outcomes/<int:pk>/edit/", views.edit, name="edit"),
     path("portfolio/outcomes/<int:pk>/replace/", views.replace, name="replace"),
+    path("portfolio/outcomes/<int:pk>/restore/", views.restore, name="restore"),
     path("portfolio/outcomes/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("portfolio/outcomes/<int:pk>/submit/", views.submit, name="submit"),
 ]

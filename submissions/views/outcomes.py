@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.forms import apply_errors
 from portfolio.models import SchoolPolicy
-from records.access import get_own_student
+from records.access import get_own_student, students_visible_to
 from records.models import Student
 from submissions.access import get_own_outcome_for
 from submissions.forms.outcomes import OutcomeFilesForm, OutcomeTextForm, OutcomeUploadForm
@@ -243,6 +243,75 @@ def _replace_files(
     else:
         messages.success(request, _("The new file was saved."))
     return True
+
+
+# --- a file storage lost, uploaded again --------------------------------------------------------
+
+RESTORERS = (Role.STUDENT, Role.REGISTRY)
+
+
+def _restorable_for(acting, pk: int) -> CourseOutcome:
+    """The student's own outcome, or (registry) one of a student it may see; 404 otherwise."""
+    if acting.role == Role.STUDENT:
+        return get_own_outcome_for(acting, pk)
+    return get_object_or_404(
+        CourseOutcome.objects.for_school(acting.school)
+        .filter(student__in=students_visible_to(acting))
+        .select_related("student", "enrolment__course__term", "document", "media"),
+        pk=pk,
+    )
+
+
+@csrf_exempt
+@acting_required(*RESTORERS)
+def restore(request: ActingRequest, pk: int) -> HttpResponse:
+    """Upload again the file of a certified outcome that storage lost or altered."""
+    outcome = _restorable_for(request.acting, pk)
+    policy = policy_for(outcome.enrolment.course.term)
+    limit_upload_size(request, max_bytes=policy_upload_limit(policy))
+    return _restore(request, outcome, policy)
+
+
+@csrf_protect
+def _restore(request: ActingRequest, outcome: CourseOutcome, policy: SchoolPolicy) -> HttpResponse:
+    back = (
+        _portfolio_url(outcome)
+        if request.acting.role == Role.STUDENT
+        else reverse("basicdata:student", args=[outcome.student_id]) + "#portfolio"
+    )
+    form = None
+    if outcome.needs_file_again:
+        form = OutcomeFilesForm(request.POST or None, request.FILES or None, policy=policy)
+        if (
+            request.method == "POST"
+            and not add_too_large_error(request, form, policy)
+            and form.is_valid()
+        ):
+            try:
+                restored = outcome_services.outcome_restore_file(
+                    outcome=outcome,
+                    document=form.cleaned_data["document"],
+                    media=form.cleaned_data["media"],
+                    by=request.acting,
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("The file is the one that was certified: the certification stands.")
+                    if restored.is_certified
+                    else _(
+                        "The file differs from the one that was certified: the outcome "
+                        "awaits certification again."
+                    ),
+                )
+                return upload_done(request, back)
+    return render(
+        request,
+        "submissions/outcomes/restore.html",
+        {"outcome": outcome, "form": form, "back": back},
+    )
 
 
 # --- withdraw and send -----------------------------------------------------------------------

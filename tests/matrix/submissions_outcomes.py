@@ -30,4 +30,17 @@ ROWS = {
     "outcomes:replace": ("get", _outcome, NOT_THEIRS),
     "outcomes:withdraw": ("post", _outcome, NOT_THEIRS),
     "outcomes:submit": ("post", _outcome, NOT_THEIRS),
+    # Uploading a lost file again: the student's own, or the registry for the students of
+    # its division (this world's outcome is a day student's; it needs no file, so the page
+    # says so).
+    "outcomes:restore": (
+        "get",
+        _outcome,
+        only(
+            {R.STUDENT: 404, R.REGISTRY: 200},
+            outsider=404,
+            outsider_role=R.REGISTRY,
+            other_division=404,
+        ),
+    ),
 }
