@@ -26,6 +26,8 @@ LINKS = [
     Link("receipts:mine", _("My receipt"), (R.STUDENT,)),
     Link("basicdata:mine", _("My basic data"), (R.STUDENT,)),
     Link("certification:queue", _("Certification queue"), (R.TEACHER,)),
+    Link("homeroom:matrix", _("Class at a glance"), (R.HOMEROOM,)),
+    Link("progress:index", _("Progress"), (R.WORKING_GROUP, R.REGISTRY)),
     Link("certification:proxy", _("Proxy certification"), (R.REGISTRY,)),
     Link("accounts:members", _("Members"), (R.SCHOOL_ADMIN,)),
     Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),

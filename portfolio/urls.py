@@ -8,6 +8,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("portal.urls")),
+    path("", include("portal.homeroom_urls")),
+    path("", include("portal.progress_urls")),
     path("", include("records.urls.imports")),
     path("", include("records.urls.staff")),
     path("", include("records.urls.student")),
