@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.acting import ActingContext
 from accounts.models import Membership, Role
+from certification.models import Concern
 from records.access import students_visible_to
 from submissions.models import CourseOutcome, OutcomeState
 
@@ -62,6 +63,34 @@ def get_decided_for_registry(acting: ActingContext, pk: int) -> CourseOutcome:
         .exclude(state=OutcomeState.DRAFT)
         .select_related(
             "student__school_class", "enrolment__course__term__school_year", "certified_by"
+        ),
+        pk=pk,
+    )
+
+
+# --- concerns (反映) ---------------------------------------------------------------------------
+
+CONCERN_STAFF = (Role.TEACHER, Role.REGISTRY)
+
+
+def concerns_visible_to(acting: ActingContext) -> QuerySet[Concern]:
+    """The student's own concerns; a teacher's, those on outcomes of the courses they teach
+    (a deputy: of the teacher they act for); the registry's, those of its division's
+    students. Nobody else's."""
+    concerns = Concern.objects.filter(school=acting.school)
+    if acting.role == Role.STUDENT:
+        return concerns.filter(student__user=acting.user)
+    if acting.role == Role.TEACHER:
+        return concerns.filter(outcome__enrolment__course__teachers=acting.principal)
+    if acting.role == Role.REGISTRY:
+        return concerns.filter(student__in=students_visible_to(acting))
+    return concerns.none()
+
+
+def get_concern_for(acting: ActingContext, pk: int) -> Concern:
+    return get_object_or_404(
+        concerns_visible_to(acting).select_related(
+            "student__school_class", "outcome__enrolment__course__term", "outcome__certified_by"
         ),
         pk=pk,
     )

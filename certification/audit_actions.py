@@ -14,3 +14,11 @@ register_actions(
         "outcome.reopen": _("Decision on a course outcome reopened by the registry"),
     },
 )
+register_actions(
+    "concerns",
+    _("Concerns about certification"),
+    {
+        "concern.raise": _("Concern raised by the student about a decision"),
+        "concern.reply": _("Message in a concern's thread"),
+    },
+)

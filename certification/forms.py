@@ -96,3 +96,11 @@ class ReopenForm(Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("The teacher and the student see it while the outcome awaits certification."),
     )
+
+
+class ConcernForm(Form):
+    text = forms.CharField(
+        label=_("Your message"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

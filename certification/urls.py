@@ -1,6 +1,6 @@
 from django.urls import path
 
-from certification import views
+from certification import concern_views, views
 
 app_name = "certification"
 urlpatterns = [
@@ -16,4 +16,8 @@ urlpatterns = [
     path("certification/<int:pk>/undo/", views.undo, name="undo"),
     path("certification/<int:pk>/reopen/", views.reopen, name="reopen"),
     path("certification/export/", views.export, name="export"),
+    # Concerns (反映) about decisions: raised by the student, answered by teachers and registry.
+    path("certification/concerns/", concern_views.concern_list, name="concerns"),
+    path("certification/concerns/<int:pk>/", concern_views.concern, name="concern"),
+    path("certification/outcomes/<int:pk>/concern/", concern_views.concern_new, name="concern_new"),
 ]

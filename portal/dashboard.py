@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.acting import ActingContext
 from accounts.models import Membership, Role
+from certification.concerns import waiting_count_for as concerns_waiting_for
 from certification.services import awaiting_count_for
 from portfolio.models import SchoolYear, Term, Window, WindowKind
 from records.access import classes_visible_to, students_visible_to
@@ -95,7 +96,12 @@ def counters_for(
                 _("Course outcomes awaiting your certification"),
                 awaiting_count_for(context),
                 link="certification:queue",
-            )
+            ),
+            Counter(
+                _("Concerns waiting for your answer"),
+                concerns_waiting_for(context),
+                link="certification:concerns",
+            ),
         ]
     if role == Role.HOMEROOM:
         counts = classes_visible_to(context).aggregate(
@@ -143,6 +149,13 @@ def counters_for(
                 _("Outcomes awaiting certification by proxy (teachers who left)"),
                 awaiting_count_for(context),
                 link="certification:proxy",
+            )
+        )
+        counters.append(
+            Counter(
+                _("Concerns waiting for your answer"),
+                concerns_waiting_for(context),
+                link="certification:concerns",
             )
         )
     if role in CORRECTION_OFFICES:

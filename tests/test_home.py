@@ -187,7 +187,10 @@ class TestCounters:
         other_course = world.enrol(world.student, world.term1, "Chemistry")
         world.row(enrolment=other_course)  # another teacher's
         counters = client_for(teacher).get(reverse("home")).context["counters"]
-        assert [(c.value, c.link) for c in counters] == [(2, "certification:queue")]
+        assert [(c.value, c.link) for c in counters] == [
+            (2, "certification:queue"),
+            (0, "certification:concerns"),
+        ]
 
     def test_homeroom_counts_their_class(self, school, make_member, term1):
         member = make_member(school, Role.HOMEROOM)

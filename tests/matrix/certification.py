@@ -8,6 +8,7 @@ a teacher or registry member of another school reaches only their own, empty, li
 """
 
 from accounts.models import Role
+from certification.models import Concern, ConcernMessage
 from submissions.models import OutcomeState
 from tests.matrix import only, outcome_for_matrix
 
@@ -20,9 +21,19 @@ def _outcome(world):
 
 def build(world, make_member):
     teacher = make_member(world["school"], R.TEACHER).user
-    world["certification_outcome"] = outcome_for_matrix(
+    outcome = outcome_for_matrix(
         world, key="certification", state=OutcomeState.SUBMITTED, teacher=teacher
     )
+    world["certification_outcome"] = outcome
+    concern = Concern.objects.create(
+        school=world["school"], outcome=outcome, student=outcome.student
+    )
+    ConcernMessage.objects.create(concern=concern, author=teacher, role=R.TEACHER, text="答覆")
+    world["concern"] = concern
+
+
+def _concern(world):
+    return {"pk": world["concern"].pk}
 
 
 NOT_THEIRS = only({R.TEACHER: 404, R.REGISTRY: 404}, outsider=404, outsider_role=R.TEACHER)
@@ -58,5 +69,32 @@ ROWS = {
         "get",
         None,
         only({R.TEACHER: 200, R.REGISTRY: 200}, outsider=200, outsider_role=R.TEACHER),
+    ),
+    # Concerns: each participant's own list (200, another school's their own); the thread of a
+    # day student's outcome of a course none of the actors teaches: the registry of the day
+    # division only. A student actor has no record linked: no outcome of theirs (404).
+    "certification:concerns": (
+        "get",
+        None,
+        only(
+            {R.STUDENT: 200, R.TEACHER: 200, R.REGISTRY: 200},
+            outsider=200,
+            outsider_role=R.REGISTRY,
+        ),
+    ),
+    "certification:concern": (
+        "get",
+        _concern,
+        only(
+            {R.STUDENT: 404, R.TEACHER: 404, R.REGISTRY: 200},
+            outsider=404,
+            outsider_role=R.REGISTRY,
+            other_division=404,
+        ),
+    ),
+    "certification:concern_new": (
+        "get",
+        _outcome,
+        only({R.STUDENT: 404}, outsider=404, outsider_role=R.STUDENT),
     ),
 }
