@@ -1,6 +1,7 @@
 """The core every app shares: schools, their years and terms, windows, policy, audit."""
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -78,16 +79,19 @@ class SchoolYear(models.Model):
         return roc.school_year_bounds(self.roc_year)[1]
 
 
+def last_started(terms: "Iterable[Term]", today: dt.date | None = None) -> "Term | None":
+    """Among ``terms``, the one whose records are being kept now: the one under way or,
+    between terms, the one just ended; before any has started, the first."""
+    today = today or timezone.localdate()
+    by_start = sorted(terms, key=lambda term: term.starts_on)
+    started = [term for term in by_start if term.starts_on <= today]
+    return started[-1] if started else (by_start[0] if by_start else None)
+
+
 class TermQuerySet(models.QuerySet):
     def last_started_for(self, school: School, *, today: dt.date | None = None) -> "Term | None":
-        """The term whose records are being kept now: the one under way or, between
-        terms, the one just ended; before any has started, the first set up."""
-        today = today or timezone.localdate()
-        terms = self.filter(school=school).select_related("school_year")
-        return (
-            terms.filter(starts_on__lte=today).order_by("-starts_on").first()
-            or terms.order_by("starts_on").first()
-        )
+        """``last_started`` among the school's terms."""
+        return last_started(self.filter(school=school).select_related("school_year"), today)
 
     def current_for(self, school: School, *, today: dt.date | None = None) -> "Term | None":
         """The term in progress; between terms the next one (being planned); after the

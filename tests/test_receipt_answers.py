@@ -26,6 +26,7 @@ from submissions.models import (
     ReceiptNotice,
 )
 from submissions.services import receipts, rosters
+from submissions.services.packages import sha256_of
 from submissions.tasks import deem_receipt_answers
 from tests.builders.people import acting, client_for, english
 from tests.builders.receipts import PASSWORD, entry_of, receipt_file, receipt_parts
@@ -54,7 +55,7 @@ def released(school, registry, django_capture_on_commit_callbacks):
     data = receipt_file(packages, parts=parts)
     receipt, _new = receipts.receipt_import(
         school=school, school_year=world.year, file=io.BytesIO(data), file_name="r.zip",
-        password=PASSWORD, sha256=receipts._sha256(io.BytesIO(data)), by=by, via="upload",
+        password=PASSWORD, sha256=sha256_of(io.BytesIO(data)), by=by, via="upload",
     )  # fmt: skip
     world.receipt = receipts.receipt_release(receipt=receipt, acting=by)
     now = timezone.now()

@@ -18,6 +18,7 @@ from portfolio.models import AuditLog, Job
 from submissions.central import receipt as fmt
 from submissions.models import LineStatus, Receipt, ReceiptLine
 from submissions.services import receipts, rosters
+from submissions.services.packages import sha256_of
 from tests.builders.people import acting, client_for, english
 from tests.builders.receipts import PASSWORD, entry_of, receipt_file, receipt_parts
 from tests.builders.rosters import SelectedYear, build
@@ -50,7 +51,7 @@ def _import(world, data: bytes, *, password=PASSWORD, by=None):
         file=io.BytesIO(data),
         file_name="receipt.zip",
         password=password,
-        sha256=receipts._sha256(io.BytesIO(data)),
+        sha256=sha256_of(io.BytesIO(data)),
         by=by,
         via="upload",
     )

@@ -36,7 +36,7 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.exports import xlsx_response
 from portfolio.lib.numbers import parse_id
-from portfolio.models import Term
+from portfolio.models import Term, last_started
 from records.access import classes_visible_to, students_visible_to
 from records.models import CorrectionRequest, CorrectionStatus, SchoolClass, Student
 from submissions.models import (
@@ -245,14 +245,6 @@ class Matrix:
         return urlencode(params)
 
 
-def _default_term(terms: list[Term]) -> Term | None:
-    """The term under way or, between terms, the one just ended (its outcomes are being
-    certified); before the year's first term, that one. As the class roster picks it."""
-    today = timezone.localdate()
-    started = [term for term in terms if term.starts_on <= today]
-    return started[-1] if started else (terms[0] if terms else None)
-
-
 def _matrix(request: ActingRequest) -> Matrix:
     """The class and term asked for, checked, and the class's rows in the order asked for.
 
@@ -284,7 +276,7 @@ def _matrix(request: ActingRequest) -> Matrix:
         else []
     )
     if term_id is None:
-        term = _default_term(terms)
+        term = last_started(terms)
     else:
         term = next((t for t in terms if t.pk == term_id), None)
         if term is None:

@@ -77,7 +77,7 @@ from portfolio.exports import XLSX, add_sheet
 from portfolio.lib.course_code import LENGTH as CODE_LENGTH
 from portfolio.lib.course_code import CourseCode
 from portfolio.lib.numbers import parse_id
-from portfolio.models import GRADE_CHOICES, Term, Window, WindowKind
+from portfolio.models import GRADE_CHOICES, Term, Window, WindowKind, last_started
 from records.access import division_q, students_visible_to
 from records.models import Course, SchoolClass, Student
 from submissions.access import HANDED_IN
@@ -575,12 +575,8 @@ def default_term(terms: Sequence[Term], open_term_id: int | None, today: dt.date
     """The term whose outcomes are being uploaded or certified now (a window of either kind
     open); else, as the homeroom page and the offices' lists pick it, the term under way or,
     between terms, the one just ended; before any has started, the first."""
-    by_start = sorted(terms, key=lambda t: t.starts_on)
-    found = next((t for t in by_start if t.pk == open_term_id), None)
-    if found is not None:
-        return found
-    started = [t for t in by_start if t.starts_on <= today]
-    return started[-1] if started else (by_start[0] if by_start else None)
+    found = next((t for t in terms if t.pk == open_term_id), None)
+    return found if found is not None else last_started(terms, today)
 
 
 @dataclasses.dataclass

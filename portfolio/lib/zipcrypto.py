@@ -30,14 +30,8 @@ for _n in range(256):
 class _Keys:
     def __init__(self, password: bytes) -> None:
         self.k0, self.k1, self.k2 = 0x12345678, 0x23456789, 0x34567890
-        for byte in password:
-            self._update(byte)
-
-    def _update(self, byte: int) -> None:
-        self.k0 = (self.k0 >> 8) ^ _CRC_TABLE[(self.k0 ^ byte) & 0xFF]
-        self.k1 = (self.k1 + (self.k0 & 0xFF)) & 0xFFFFFFFF
-        self.k1 = (self.k1 * 134775813 + 1) & 0xFFFFFFFF
-        self.k2 = (self.k2 >> 8) ^ _CRC_TABLE[(self.k2 ^ (self.k1 >> 24)) & 0xFF]
+        # The keys take in the password as they take in each plain byte.
+        self.encrypt(password)
 
     def encrypt(self, data: bytes) -> bytes:
         """The bytes encrypted, the keys moved on (one pass, local names for speed)."""

@@ -153,12 +153,13 @@ def import_apply(
 # Background jobs -----------------------------------------------------------------------
 
 
-def _acting_params(by: "ActingContext") -> dict[str, Any]:
+def acting_params(by: "ActingContext") -> dict[str, Any]:
     return {"membership": by.membership.pk, "deputy": by.deputy.pk if by.deputy else None}
 
 
 def acting_of(job: Job) -> "ActingContext | None":
-    """The acting context a job was started in (who imports, and for whom)."""
+    """The acting context a job was started in (who started it, and for whom), from the
+    params ``acting_params`` wrote."""
     from accounts.acting import ActingContext
 
     data = job.params.get("acting") or {}
@@ -198,7 +199,7 @@ def import_start(*, kind: str, term: Term | None, upload: File, by: "ActingConte
             "term": term.pk if term else None,
             "division": by.division,
             "file_name": name,
-            "acting": _acting_params(by),
+            "acting": acting_params(by),
         },
         by=by,
         input_file=stored,
@@ -225,7 +226,7 @@ def import_confirm(*, preview: Job, by: "ActingContext") -> Job:
         return job_start(
             school=by.school,
             kind=APPLY_JOB,
-            params={**preview.params, "source": preview.pk, "acting": _acting_params(by)},
+            params={**preview.params, "source": preview.pk, "acting": acting_params(by)},
             by=by,
         )
 

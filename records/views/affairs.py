@@ -9,7 +9,6 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,7 +20,7 @@ from accounts.models import Role
 from portfolio.access import get_term_for
 from portfolio.lib import roc
 from portfolio.lib.numbers import parse_id
-from portfolio.models import SchoolYear, Term
+from portfolio.models import SchoolYear, Term, last_started
 from records.access import (
     classes_visible_to,
     get_cadre_post_for,
@@ -277,10 +276,7 @@ def club_detail(request: ActingRequest, pk: int) -> HttpResponse:
     """A club's members in one term; members are added here."""
     club = get_club_for(request.acting, pk)
     terms = _club_terms(club)
-    today = timezone.localdate()
-    default = next(
-        (t for t in reversed(terms) if t.starts_on <= today), terms[0] if terms else None
-    )
+    default = last_started(terms)
     filters = forms.ClubMemberFilterForm(
         with_defaults(request, term=default.pk if default else None),
         club=club,

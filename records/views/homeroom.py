@@ -3,14 +3,13 @@
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portfolio.lib import roc
-from portfolio.models import Term
+from portfolio.models import Term, last_started
 from records.access import classes_visible_to
 from records.forms import homeroom as forms
 from records.models import CourseEnrolment, Student
@@ -31,10 +30,7 @@ def roster(request: ActingRequest) -> HttpResponse:
         .select_related("school_year")
         .order_by("number")
     )
-    today = timezone.localdate()
-    default_term = next((t for t in reversed(terms) if t.starts_on <= today), None) or (
-        terms[0] if terms else None
-    )
+    default_term = last_started(terms)
     filters = forms.RosterFilterForm(
         with_defaults(
             request,

@@ -61,7 +61,12 @@ ROSTER_FILE = re.compile(r"^(\d{6})_(\d{2,3})_(\d)_(\d{1,2})_")
 
 
 class ReceiptRefused(Exception):
-    """A receipt that cannot be imported; the text (in the user's language) says why."""
+    """A receipt that cannot be imported; the text (in the user's language) says why, and
+    ``field`` whether the file or its password is at fault (for the import form)."""
+
+    def __init__(self, message: str, field: str = "file") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def root_of(roster: int) -> str | None:
@@ -199,7 +204,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, password: byte
     except RuntimeError as error:  # zipfile's "Bad password for file"
         if "password" in str(error).lower():
             raise ReceiptRefused(
-                _("The password is wrong: the receipt could not be opened with it.")
+                _("The password is wrong: the receipt could not be opened with it."), "password"
             ) from None
         raise ReceiptRefused(
             _("%(name)s in the receipt could not be opened.") % {"name": info.filename}
@@ -216,7 +221,8 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, password: byte
                 "%(name)s in the receipt could not be unpacked: the password is wrong, or "
                 "the file is damaged."
             )
-            % {"name": info.filename}
+            % {"name": info.filename},
+            "password",
         ) from None
 
 
@@ -248,22 +254,45 @@ def _part(name: str, data: bytes) -> ReceiptPart:
     return ReceiptPart(base, root or "", rosters, students)
 
 
-def receipt_read(file: IO[bytes], password: str) -> Iterator[ReceiptPart]:
-    """The parts of a receipt, parsed one at a time once every file is unpacked and checked
-    against SHA.txt; raises ``ReceiptRefused`` at the first fault (a wrong password or a
-    damaged file before any part comes out)."""
+def _archive(file: IO[bytes]) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(file)
+        return zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise ReceiptRefused(
             _("This is not a receipt file: it is not a zip file, or it is damaged.")
         ) from None
+
+
+def _members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    return {info.filename.rsplit("/", 1)[-1]: info for info in archive.infolist()}
+
+
+def _sha_sums(
+    archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], secret: bytes
+) -> dict[str, str]:
+    """SHA.txt read (which proves the password) as {file name: sha256}."""
+    if SHA_FILE not in infos:
+        raise ReceiptRefused(_("The receipt has no SHA.txt: it cannot be checked."))
+    return _sums(_read_member(archive, infos[SHA_FILE], secret).decode("utf-8-sig"))
+
+
+def receipt_check(file: IO[bytes], password: str) -> None:
+    """Refuse at once what is not a receipt or a wrong password: SHA.txt is small, and
+    reading it proves the password. The file is left at its start."""
+    with _archive(file) as archive:
+        _sha_sums(archive, _members(archive), password.encode("utf-8"))
+    file.seek(0)
+
+
+def receipt_read(file: IO[bytes], password: str) -> Iterator[ReceiptPart]:
+    """The parts of a receipt, parsed one at a time once every file is unpacked and checked
+    against SHA.txt; raises ``ReceiptRefused`` at the first fault (a wrong password or a
+    damaged file before any part comes out)."""
+    archive = _archive(file)
     secret = password.encode("utf-8")
     with archive:
-        infos = {info.filename.rsplit("/", 1)[-1]: info for info in archive.infolist()}
-        if SHA_FILE not in infos:
-            raise ReceiptRefused(_("The receipt has no SHA.txt: it cannot be checked."))
-        sums = _sums(_read_member(archive, infos[SHA_FILE], secret).decode("utf-8-sig"))
+        infos = _members(archive)
+        sums = _sha_sums(archive, infos, secret)
         jsons = [name for name in infos if name.lower().endswith(".json")]
         if not jsons:
             raise ReceiptRefused(_("The receipt holds no JSON file."))

@@ -7,8 +7,9 @@ stored, the file is deleted again, so a failure leaves neither a file nor a row.
 a replacement makes unused are deleted only once the new rows are committed.
 """
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 from portfolio.audit import audit_write
 from portfolio.models import School, SchoolPolicy, SchoolYear, Term, Window, WindowKind
 from records.models import CourseEnrolment, Student
-from submissions.files import mb_to_bytes
+from submissions.files import CheckedFile, mb_to_bytes
 from submissions.models import (
     OUTCOME_EDITABLE_STATES,
     CourseOutcome,
@@ -261,51 +262,78 @@ def outcome_replace_file(
     """
     now = now or timezone.now()
     _raise_unless_editable(outcome, now)
+    school = outcome.school
+    with (
+        _new_files(
+            outcome, document=document, media=media, choose=_("Choose the new file.")
+        ) as checked,
+        transaction.atomic(),
+    ):
+        outcome = CourseOutcome.objects.select_for_update().get(pk=outcome.pk)
+        _raise_unless_editable(outcome, now)  # it may have changed meanwhile
+        old, update_fields = _put_files(outcome, checked)
+        before = outcome.state
+        if outcome.state == OutcomeState.REJECTED:
+            outcome.state = OutcomeState.SUBMITTED
+            update_fields.append("state")
+        outcome.save(update_fields=update_fields)
+        audit_write(
+            school=school,
+            by=by,
+            action="outcome.replace_file",
+            target=outcome,
+            changes={
+                "files": file_audit(checked),
+                "replaced": [f.display_name for f in old],
+                **({"state": [before, outcome.state]} if before != outcome.state else {}),
+            },
+        )
+        delete_stored_after_commit(old)
+    return outcome
+
+
+@contextlib.contextmanager
+def _new_files(
+    outcome: CourseOutcome,
+    *,
+    document: UploadedFile | None,
+    media: UploadedFile | None,
+    choose: str,
+) -> Iterator[dict[str, CheckedFile]]:
+    """The chosen files checked against the term's policy and stored, for the rows the body
+    writes; stored files removed again if the body fails, and every file closed after."""
     problems: dict[str, list[str]] = {}
     if document is None and media is None:
-        problems["document"] = [_("Choose the new file.")]
+        problems["document"] = [choose]
     policy = policy_for(outcome.enrolment.course.term)
     checked = check_files(policy=policy, document=document, media=media, problems=problems)
     stored_paths: list[str] = []
-    school = outcome.school
     try:
         if problems:
             raise ValidationError(problems)
-        store_all(school, checked, stored_paths)
-        with transaction.atomic():
-            outcome = CourseOutcome.objects.select_for_update().get(pk=outcome.pk)
-            _raise_unless_editable(outcome, now)  # it may have changed meanwhile
-            old: list[StoredFile] = []
-            update_fields = ["updated_at"]
-            for field, item in checked.items():
-                previous = getattr(outcome, field)
-                if previous is not None:
-                    old.append(previous)
-                setattr(outcome, field, stored_file_row(outcome.student, item))
-                update_fields.append(field)
-            before = outcome.state
-            if outcome.state == OutcomeState.REJECTED:
-                outcome.state = OutcomeState.SUBMITTED
-                update_fields.append("state")
-            outcome.save(update_fields=update_fields)
-            audit_write(
-                school=school,
-                by=by,
-                action="outcome.replace_file",
-                target=outcome,
-                changes={
-                    "files": file_audit(checked),
-                    "replaced": [f.display_name for f in old],
-                    **({"state": [before, outcome.state]} if before != outcome.state else {}),
-                },
-            )
-            delete_stored_after_commit(old)
+        store_all(outcome.school, checked, stored_paths)
+        yield checked
     except BaseException:
         delete_paths(stored_paths)
         raise
     finally:
         close_all(checked)
-    return outcome
+
+
+def _put_files(
+    outcome: CourseOutcome, checked: dict[str, CheckedFile]
+) -> tuple[list[StoredFile], list[str]]:
+    """Point the (locked) outcome at rows for the stored ``checked`` files: the rows they
+    replace, and the fields to save."""
+    old: list[StoredFile] = []
+    update_fields = ["updated_at"]
+    for field, item in checked.items():
+        previous = getattr(outcome, field)
+        if previous is not None:
+            old.append(previous)
+        setattr(outcome, field, stored_file_row(outcome.student, item))
+        update_fields.append(field)
+    return old, update_fields
 
 
 def outcome_restore_file(
@@ -324,60 +352,42 @@ def outcome_restore_file(
     )
     if not outcome.needs_file_again:
         raise nothing_lost
-    problems: dict[str, list[str]] = {}
-    if document is None and media is None:
-        problems["document"] = [_("Choose the file to upload again.")]
-    policy = policy_for(outcome.enrolment.course.term)
-    checked = check_files(policy=policy, document=document, media=media, problems=problems)
-    stored_paths: list[str] = []
+    choose = _("Choose the file to upload again.")
     school = outcome.school
-    try:
-        if problems:
-            raise ValidationError(problems)
-        store_all(school, checked, stored_paths)
-        with transaction.atomic():
-            outcome = (
-                CourseOutcome.objects.select_for_update(of=("self",))
-                .select_related("document", "media")
-                .get(pk=outcome.pk)
-            )
-            if not outcome.needs_file_again:  # restored meanwhile
-                raise nothing_lost
-            old: list[StoredFile] = []
-            update_fields = ["updated_at"]
-            for field, item in checked.items():
-                previous = getattr(outcome, field)
-                if previous is not None:
-                    old.append(previous)
-                setattr(outcome, field, stored_file_row(outcome.student, item))
-                update_fields.append(field)
-            same = all(
-                outcome.decided_files.get(field) == item.sha256 for field, item in checked.items()
-            )
-            before = outcome.state
-            if not same:
-                outcome.state = OutcomeState.SUBMITTED
-                outcome.certified_by = None
-                outcome.certified_at = None
-                update_fields += ["state", "certified_by", "certified_at"]
-            outcome.save(update_fields=update_fields)
-            audit_write(
-                school=school,
-                by=by,
-                action="outcome.restore_file",
-                target=outcome,
-                changes={
-                    "files": file_audit(checked),
-                    "certification_kept": same,
-                    **({"state": [before, outcome.state]} if before != outcome.state else {}),
-                },
-            )
-            delete_stored_after_commit(old)
-    except BaseException:
-        delete_paths(stored_paths)
-        raise
-    finally:
-        close_all(checked)
+    with (
+        _new_files(outcome, document=document, media=media, choose=choose) as checked,
+        transaction.atomic(),
+    ):
+        outcome = (
+            CourseOutcome.objects.select_for_update(of=("self",))
+            .select_related("document", "media")
+            .get(pk=outcome.pk)
+        )
+        if not outcome.needs_file_again:  # restored meanwhile
+            raise nothing_lost
+        old, update_fields = _put_files(outcome, checked)
+        same = all(
+            outcome.decided_files.get(field) == item.sha256 for field, item in checked.items()
+        )
+        before = outcome.state
+        if not same:
+            outcome.state = OutcomeState.SUBMITTED
+            outcome.certified_by = None
+            outcome.certified_at = None
+            update_fields += ["state", "certified_by", "certified_at"]
+        outcome.save(update_fields=update_fields)
+        audit_write(
+            school=school,
+            by=by,
+            action="outcome.restore_file",
+            target=outcome,
+            changes={
+                "files": file_audit(checked),
+                "certification_kept": same,
+                **({"state": [before, outcome.state]} if before != outcome.state else {}),
+            },
+        )
+        delete_stored_after_commit(old)
     return outcome
 
 

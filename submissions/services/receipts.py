@@ -17,14 +17,11 @@ files with them.
 
 import dataclasses
 import datetime as dt
-import hashlib
 import io
 import tempfile
-import zipfile
-import zlib
 from collections import defaultdict
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
@@ -44,6 +41,7 @@ from portfolio.lib import national_id
 from portfolio.lib.text import forbidden_character
 from portfolio.models import Job, School, SchoolYear, Window, WindowKind
 from records.models import Student, StudentStatus
+from records.services.imports import acting_of, acting_params
 from submissions.central import receipt as fmt
 from submissions.central import v108
 from submissions.models import (
@@ -58,6 +56,10 @@ from submissions.models import (
     ReceiptNotice,
     RosterPackage,
 )
+from submissions.services.packages import sha256_of
+
+if TYPE_CHECKING:
+    from accounts.acting import ActingContext
 
 RECEIPT_JOB = "receipt.import"
 FETCH_JOB = "receipt.fetch"
@@ -281,52 +283,12 @@ class Reconciler:
 
 
 def receipt_check_password(file: IO[bytes], password: str) -> None:
-    """Refuse at once (as a form error) a file that is not a receipt or a wrong password:
-    SHA.txt is small, and opening it proves the password."""
+    """Refuse at once, as a form error on the file or the password, a file that is not a
+    receipt or a wrong password."""
     try:
-        archive = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise ValidationError(
-            {"file": [_("This is not a receipt file: it is not a zip file, or it is damaged.")]}
-        ) from None
-    with archive:
-        names = [i for i in archive.infolist() if i.filename.rsplit("/", 1)[-1] == fmt.SHA_FILE]
-        if not names:
-            raise ValidationError(
-                {"file": [_("The receipt has no SHA.txt: it cannot be checked.")]}
-            )
-        try:
-            with archive.open(names[0], pwd=password.encode("utf-8")) as sums:
-                sums.read(64 * 1024)
-        except RuntimeError:
-            raise ValidationError(
-                {"password": [_("The password is wrong: the receipt could not be opened with it.")]}
-            ) from None
-        except NotImplementedError:
-            raise ValidationError(
-                {
-                    "file": [
-                        _(
-                            "The receipt is encrypted in a way this platform cannot open "
-                            "(not ZipCrypto)."
-                        )
-                    ]
-                }
-            ) from None
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
-            # ZipCrypto checks a password by one byte: a wrong one may pass it and then
-            # fail to unpack, as a damaged file does.
-            raise ValidationError(
-                {
-                    "password": [
-                        _(
-                            "The receipt could not be opened: the password is wrong, or the "
-                            "file is damaged."
-                        )
-                    ]
-                }
-            ) from None
-    file.seek(0)
+        fmt.receipt_check(file, password)
+    except fmt.ReceiptRefused as refusal:
+        raise ValidationError({refusal.field: [str(refusal)]}) from None
 
 
 def receipt_import(
@@ -418,22 +380,12 @@ def receipt_import(
     return receipt, True
 
 
-def _sha256(file: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    file.seek(0)
-    while block := file.read(1024 * 1024):
-        digest.update(block)
-    file.seek(0)
-    return digest.hexdigest()
-
-
 def receipt_import_start(
-    *, acting: Actor, school_year: SchoolYear, upload: File, password: str
+    *, acting: "ActingContext", school_year: SchoolYear, upload: File, password: str
 ) -> Job:
     """Check the file opens with the password, then import it in the background; the
     password goes to the job encrypted and is dropped when the job ends."""
     receipt_check_password(upload, password)
-    upload.seek(0)
     return job_start(
         school=acting.school,
         kind=RECEIPT_JOB,
@@ -442,37 +394,25 @@ def receipt_import_start(
             "file_name": (upload.name or "receipt.zip")[-200:],
             "secret": crypto.encrypt(password),
             "language": translation.get_language(),
+            "acting": acting_params(acting),
         },
         by=acting,
         input_file=upload,
     )
 
 
-def receipt_fetch_start(*, acting: Actor, school_year: SchoolYear) -> Job:
+def receipt_fetch_start(*, acting: "ActingContext", school_year: SchoolYear) -> Job:
     """Ask the central database (over the transport) for the year's receipt, then import it."""
     return job_start(
         school=acting.school,
         kind=FETCH_JOB,
-        params={"school_year": school_year.pk, "language": translation.get_language()},
+        params={
+            "school_year": school_year.pk,
+            "language": translation.get_language(),
+            "acting": acting_params(acting),
+        },
         by=acting,
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class JobActor:
-    """Who started a job, as the import records it."""
-
-    user: Any
-    on_behalf_of: Any
-    school: School
-
-    @property
-    def principal(self) -> Any:
-        return self.on_behalf_of or self.user
-
-    @property
-    def role(self) -> str:
-        return Role.REGISTRY
 
 
 def _result(receipt: Receipt, new: bool) -> dict[str, Any]:
@@ -485,9 +425,9 @@ def import_job(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]
         secret = job.params.get("secret", "")
         password = crypto.decrypt(secret) if secret else ""
         school_year = SchoolYear.objects.get(pk=job.params["school_year"], school=job.school)
-        by = JobActor(job.created_by, job.on_behalf_of, job.school)
+        by = acting_of(job)
         with job.input_file.open("rb") as file:
-            sha = _sha256(file)
+            sha = sha256_of(file)
             try:
                 receipt, new = receipt_import(
                     school=job.school,
@@ -519,7 +459,7 @@ def fetch_job(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
         fetched = transport().fetch_receipt(job.school.code, school_year.roc_year)
     except TransportError:
         return {"refused": _("The central database could not be reached. Try again later.")}
-    by = JobActor(job.created_by, job.on_behalf_of, job.school)
+    by = acting_of(job)
     file = io.BytesIO(fetched.data)
     try:
         receipt, new = receipt_import(
@@ -528,7 +468,7 @@ def fetch_job(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
             file=file,
             file_name=fetched.name,
             password=fetched.password,
-            sha256=_sha256(file),
+            sha256=sha256_of(file),
             by=by,
             via="transport",
             progress=progress,
@@ -643,7 +583,7 @@ def receipt_answer(
     now: dt.datetime | None = None,
 ) -> ReceiptAnswer:
     """A student's answer (on the platform, during the window) or a paper reply the registry
-    records (any time): confirmed when ``disputes`` is empty, else disputed, one ``Dispute``
+    records (any time): confirmed when ``disputes`` is None, else disputed, one ``Dispute``
     per line with its text, sent to the office of the line's roster. A new answer replaces
     the last; disputes already answered by an office stay."""
     now = now or timezone.now()
@@ -662,7 +602,7 @@ def receipt_answer(
                     ]
                 }
             )
-    texts = _clean_texts(receipt, student, disputes) if disputes else {}
+    texts = _clean_texts(receipt, student, disputes) if disputes is not None else {}
     state = AnswerState.DISPUTED if texts else AnswerState.CONFIRMED
     with transaction.atomic():
         Receipt.objects.select_for_update().filter(pk=receipt.pk).first()
@@ -956,7 +896,7 @@ def reminder_send(notice_id: int) -> bool:
     return True
 
 
-def letters_start(*, receipt: Receipt, acting: Actor, scope: QuerySet[Student]) -> Job:
+def letters_start(*, receipt: Receipt, acting: "ActingContext", scope: QuerySet[Student]) -> Job:
     """Print, in the background, one PDF with a letter for each student of the receipt who
     has left school and not answered."""
     students = list(
@@ -971,7 +911,12 @@ def letters_start(*, receipt: Receipt, acting: Actor, scope: QuerySet[Student]) 
     return job_start(
         school=receipt.school,
         kind=LETTERS_JOB,
-        params={"receipt": receipt.pk, "students": students, "language": "zh-hant"},
+        params={
+            "receipt": receipt.pk,
+            "students": students,
+            "language": "zh-hant",
+            "acting": acting_params(acting),
+        },
         by=acting,
     )
 
@@ -1047,7 +992,7 @@ def letters_job(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any
             )
             audit_write(
                 school=receipt.school,
-                by=JobActor(job.created_by, job.on_behalf_of, receipt.school),
+                by=acting_of(job),
                 action="receipt.letters",
                 target=receipt,
                 changes={"letters": len(students), "pages": pages},

@@ -186,6 +186,14 @@ def _texts(request: ActingRequest) -> dict[int, str]:
     return texts
 
 
+ANSWERS = ("confirm", "dispute")
+
+
+def _disputes(request: ActingRequest) -> dict[int, str] | None:
+    """The lines' texts when the answer is a dispute; None to confirm."""
+    return _texts(request) if request.POST.get("action") == "dispute" else None
+
+
 def _receipt_page(
     request: ActingRequest,
     template: str,
@@ -261,14 +269,11 @@ def answer(request: ActingRequest, pk: int) -> HttpResponse:
     student = own_student_or_404(request.acting)
     released = list(receipts.released_receipts_of(student))
     receipt = get_object_or_404(Receipt, pk=pk, pk__in=[r.pk for r in released])
-    if request.POST.get("action") not in ("confirm", "dispute"):
+    if request.POST.get("action") not in ANSWERS:
         return HttpResponseBadRequest(_("Choose whether to confirm or to send what is wrong."))
-    disputes = _texts(request) if request.POST.get("action") == "dispute" else {}
-    if request.POST.get("action") == "dispute" and not any(t.strip() for t in disputes.values()):
-        disputes = {0: ""}  # said "something is wrong" without saying what: refused below
     try:
         receipts.receipt_answer(
-            receipt=receipt, student=student, acting=request.acting, disputes=disputes or None
+            receipt=receipt, student=student, acting=request.acting, disputes=_disputes(request)
         )
     except ValidationError as refusal:
         return _student_page(request, student, receipt, released, refusal.message_dict, 400)
@@ -293,15 +298,12 @@ def student(request: ActingRequest, pk: int, student_pk: int) -> HttpResponse:
 def paper(request: ActingRequest, pk: int, student_pk: int) -> HttpResponse:
     receipt = get_receipt_for(request.acting, pk)
     found = get_receipt_student_for(request.acting, receipt, student_pk)
-    if request.POST.get("action") not in ("confirm", "dispute"):
+    if request.POST.get("action") not in ANSWERS:
         return HttpResponseBadRequest(_("Choose whether the student confirmed or reported lines."))
-    disputes = _texts(request) if request.POST.get("action") == "dispute" else {}
-    if request.POST.get("action") == "dispute" and not any(t.strip() for t in disputes.values()):
-        disputes = {0: ""}
     try:
         receipts.receipt_answer(
             receipt=receipt, student=found, acting=request.acting,
-            disputes=disputes or None, via=AnswerVia.PAPER,
+            disputes=_disputes(request), via=AnswerVia.PAPER,
         )  # fmt: skip
     except ValidationError as refusal:
         return _receipt_page(
