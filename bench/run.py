@@ -26,6 +26,7 @@ if not __package__:  # run as a file (bench/run.py): import the bench package fr
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (
+    certification,
     imports,
     letters,
     load,
@@ -231,6 +232,24 @@ def portfolio_page_queries(ctx: Context) -> list[Figure]:
 def selection_page_queries(ctx: Context) -> list[Figure]:
     """SQL queries of a student's selection page with 60 items (the same as with 6)."""
     return [Figure(*f) for f in portfolio_page.page_queries(ctx.manage, "selection_page_queries")]
+
+
+@benchmark("queue_300")
+def certification_queue(ctx: Context) -> list[Figure]:
+    """The teacher's certification queue with 300 outcomes awaiting: server time, queries."""
+    return [Figure(*f) for f in certification.queue(ctx.manage, ctx.browser)]
+
+
+@benchmark("certify_action", needs=("queue_300",))
+def certify_action(ctx: Context) -> list[Figure]:
+    """One Certify of the queue, posted as the page's form does: server time."""
+    return [Figure(*f) for f in certification.certify(ctx.manage, ctx.browser)]
+
+
+@benchmark("class_matrix_900")
+def class_matrix(ctx: Context) -> list[Figure]:
+    """The working group's progress page of a 900-student grade: server time, queries."""
+    return [Figure(*f) for f in certification.progress(ctx.manage, ctx.browser)]
 
 
 # Running -------------------------------------------------------------------------------
