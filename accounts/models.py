@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portfolio.models import School
@@ -13,6 +14,10 @@ from portfolio.models import School
 
 class User(AbstractUser):
     name = models.CharField(_("full name"), max_length=100, blank=True)
+    # The language the person last used on the site: their e-mails are written in it.
+    language = models.CharField(max_length=10, default=settings.LANGUAGE_CODE)
+    # The kinds of notice (NoticeKind) the person does not want by e-mail; in the app all stay.
+    notice_email_off = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -143,3 +148,75 @@ class Deputy(models.Model):
             "unit": self.get_role_display(),
             "order": self.order,
         }
+
+
+class NoticeKind(models.TextChoices):
+    """What a notice is about; a person turns e-mail off per kind."""
+
+    DECISION = "decision", _("Decisions on my course outcomes")
+    CONCERN = "concern", _("Answers to my concerns")
+    FILE = "file", _("Files that must be uploaded again")
+    REMINDER = "reminder", _("Reminders before a window closes")
+    DIGEST = "digest", _("A daily summary of what awaits me")
+    FROM_STAFF = "from_staff", _("Reminders from my homeroom teacher or an office")
+
+
+class EmailState(models.TextChoices):
+    OFF = "off", _("Not sent by e-mail")
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent by e-mail")
+    FAILED = "failed", _("E-mail failed")
+
+
+class NoticeQuerySet(models.QuerySet):
+    def for_user(self, user, school: School) -> "NoticeQuerySet":
+        return self.filter(user=user, school=school)
+
+    def unread(self) -> "NoticeQuerySet":
+        return self.filter(read_at__isnull=True)
+
+
+class Notice(models.Model):
+    """Something a person is told, in the app and (unless they turned it off) by e-mail.
+
+    ``key`` names the event, so that a notice is written once however often or concurrently
+    the code that decides it runs (unique per person). What it says is rendered in the
+    reader's language from ``topic`` and ``params`` (accounts.notices)."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    topic = models.CharField(max_length=32)
+    key = models.CharField(max_length=120)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email = models.CharField(max_length=8, choices=EmailState.choices, default=EmailState.OFF)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_next_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_notice_per_key")]
+        indexes = [
+            models.Index(fields=["user", "school", "-created_at"], name="notice_list"),
+            models.Index(
+                fields=["email_next_at"],
+                condition=models.Q(email="pending"),
+                name="notice_email_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} → {self.user} ({self.key})"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

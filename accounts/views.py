@@ -1,13 +1,15 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from accounts import acting, services
@@ -256,3 +258,18 @@ def deputy_delete(request: ActingRequest, pk: int) -> HttpResponse:
     services.deputy_delete(record=record, by=request.acting)
     messages.success(request, _("Deputy removed."))
     return redirect("accounts:deputies")
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch; a signed-in person's choice is kept on their account too, so
+    that their e-mails (notices) are written in the language they use on the site."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if (
+        request.method == "POST"
+        and request.user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+        and request.user.language != language
+    ):
+        User.objects.filter(pk=request.user.pk).update(language=language)
+    return response

@@ -22,3 +22,11 @@ register_actions(
         "concern.reply": _("Message in a concern's thread"),
     },
 )
+register_actions(
+    "notices",
+    _("Notices"),
+    {
+        "notices.teachers_behind": _("Teachers with outcomes awaiting asked by the registry"),
+        "notices.homeroom_remind": _("Students reminded by their homeroom teacher"),
+    },
+)

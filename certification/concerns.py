@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from certification import notices
 from certification.access import CONCERN_STAFF, concerns_visible_to
 from certification.models import Concern, ConcernMessage
 from portfolio.audit import audit_write
@@ -77,6 +78,8 @@ def _write(concern: Concern, acting: "ActingContext", text: str, now: dt.datetim
     ConcernMessage.objects.create(concern=concern, author=acting.user, role=acting.role, text=text)
     concern.answered_at = now if acting.role in CONCERN_STAFF else None
     concern.save(update_fields=["answered_at"])
+    if acting.role in CONCERN_STAFF:
+        notices.concern_answered(concern, acting.user, text, now)
 
 
 def concern_reply(

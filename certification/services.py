@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
+from certification import notices
 from certification.access import decision_scope
 from portfolio.audit import audit_write
 from portfolio.lib.text import forbidden_character
@@ -205,6 +206,7 @@ def outcome_certify(
     with transaction.atomic():
         outcome = _decide(outcome=outcome, by=by, now=now, seen_at=seen_at)
         _record(outcome, by, now, state=OutcomeState.CERTIFIED, action="outcome.certify")
+        notices.decision_noted(outcome, "certified", at=now, by=outcome.certified_by)
     return outcome
 
 
@@ -259,6 +261,13 @@ def outcome_reject(
             action="outcome.reject",
             reason=reason_code,
             reason_text=reason_text,
+        )
+        notices.decision_noted(
+            outcome,
+            "rejected",
+            at=now,
+            by=outcome.certified_by,
+            reason=notices.rejection_reason_both(reason_code, reason_text),
         )
     return outcome
 
@@ -374,6 +383,7 @@ def outcome_undo(
             target=locked,
             changes={"state": [before, locked.state]},
         )
+        notices.decision_noted(locked, "undone", at=now)
     return locked
 
 
@@ -430,6 +440,7 @@ def outcome_reopen(
             target=locked,
             changes={"state": [before, locked.state], "reason": reason, "decided_by": decided_by},
         )
+        notices.decision_noted(locked, "reopened", at=now, reason=reason)
     return locked
 
 

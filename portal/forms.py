@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portfolio.audit import AREAS
 from portfolio.forms import Form, choice_field, date_field
+from portfolio.lib.numbers import parse_ids
 from portfolio.lib.text import search_text
 from portfolio.models import AuditLog
 
@@ -92,3 +93,35 @@ def _start_of(day: dt.date | None, *, days_after: int = 0) -> dt.datetime | None
         return (moment + dt.timedelta(days=days_after)).astimezone(dt.UTC)
     except OverflowError:
         return None
+
+
+class RemindForm(Form):
+    """The homeroom teacher's reminder to the students ticked in the class at a glance."""
+
+    what = forms.ChoiceField(
+        label=_("Remind them to"),
+        choices=[
+            ("upload", _("upload course outcomes and diverse performances")),
+            ("selection", _("select and confirm what goes to the central database")),
+            ("corrections", _("check their basic data and answer open corrections")),
+        ],
+    )
+    message = forms.CharField(
+        label=_("A few words of yours (optional)"),
+        required=False,
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, students: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.students = students or {}
+        self.ticked = parse_ids(self.data.getlist("students")) if self.is_bound else set()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        chosen = [self.students[pk] for pk in sorted(self.ticked) if pk in self.students]
+        if not chosen:
+            raise forms.ValidationError(_("Tick at least one student of the class to remind."))
+        cleaned["students"] = chosen
+        return cleaned

@@ -9,4 +9,5 @@ urlpatterns = [
     # The class at a glance: each student's outcomes, performances, selection, requests.
     path("homeroom/class/", homeroom.matrix, name="matrix"),
     path("homeroom/class/export/", homeroom.export, name="export"),
+    path("homeroom/class/remind/", homeroom.remind, name="remind"),
 ]

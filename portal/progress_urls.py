@@ -10,4 +10,6 @@ urlpatterns = [
     path("progress/", progress.index, name="index"),
     # Every table of the page as one xlsx, a sheet each.
     path("progress/export/", progress.export, name="export"),
+    # The registry asks the teachers with outcomes awaiting to certify them.
+    path("progress/notify-teachers/", progress.notify_teachers, name="notify_teachers"),
 ]

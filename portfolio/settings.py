@@ -282,6 +282,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "submissions.tasks.send_roster_packages",
         "schedule": crontab(minute="*/2"),
     },
+    "deliver-notices": {
+        "task": "accounts.tasks.deliver_notices",
+        "schedule": crontab(minute="*"),
+    },
+    "send-scheduled-notices": {
+        "task": "certification.tasks.send_scheduled_notices",
+        "schedule": crontab(minute="*/15"),
+    },
     "deem-receipt-answers": {
         "task": "submissions.tasks.deem_receipt_answers",
         "schedule": crontab(minute="*/10"),
@@ -319,6 +327,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+# Where people reach the platform: links in e-mails start with it (no trailing slash).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Content security: no third-party origin anywhere; scripts only from our static files.
 # Previews of students' files come from our own views, or (on S3) from the storage's origin,

@@ -4,12 +4,13 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("portal.root_urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("accounts.language_urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("portal.urls")),
     path("", include("portal.homeroom_urls")),
     path("", include("portal.progress_urls")),
+    path("", include("portal.notices_urls")),
     path("", include("records.urls.imports")),
     path("", include("records.urls.staff")),
     path("", include("records.urls.student")),

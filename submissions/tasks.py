@@ -13,6 +13,8 @@
    each, and one audit entry per school) and marked on its row (``fault``, cleared when the
    file reads back whole), so that a storage fault is found within days, not when the
    portfolio is submitted, and such a file cannot be selected for the central database.
+   The student of a certified outcome whose file it is, and the registry, are told
+   (``submissions.notices.files_lost``).
 
 Works on any storage through the storage API (FileSystemStorage, S3Storage): the walk uses
 ``listdir``, ages ``get_modified_time``; files are hashed in blocks, never read whole.
@@ -121,6 +123,9 @@ def sweep(
     checked = check_rows(storage, present, findings)
     verified = verify_checksums(storage, now, findings)
     _audit(findings)
+    from submissions.notices import files_lost
+
+    files_lost((pk for found in findings.values() for pk in found.missing + found.mismatched), now)
     return {
         "orphans_deleted": sum(len(f.orphans_deleted) for f in findings.values()),
         "rows_deleted": sum(len(f.rows_deleted) for f in findings.values()),

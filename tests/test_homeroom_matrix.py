@@ -39,8 +39,9 @@ EXPORT = "homeroom:export"
 # What the page and its export cost however large the class: the session, the user, the
 # acting membership and the school's two-factor policy (4); the teacher's classes and the
 # class's terms (2); the students, then their outcomes, performances, selections and open
-# corrections, each read once grouped by student (5).
-QUERY_BOUND = 11
+# corrections, each read once grouped by student (5); the page's count of unread notices in
+# the header (1).
+QUERY_BOUND = 12
 _keys = itertools.count(1)
 
 

@@ -549,7 +549,7 @@ def test_the_registrys_workbook_is_its_division(world):
 
 # --- Queries ---------------------------------------------------------------------------------------
 
-QUERY_BOUND = 14  # 4 to sign in and act, 2 for the term, 4 + 4 for the tables
+QUERY_BOUND = 15  # 4 to sign in and act, 2 for the term, 4 + 4 for the tables, 1 unread notices
 
 
 def _grow(world, classes: int, students: int):

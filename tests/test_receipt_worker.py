@@ -6,7 +6,6 @@ deem each student once."""
 
 import datetime as dt
 import io
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,19 +23,7 @@ from tests.builders.concurrency import at_once
 from tests.builders.people import acting
 from tests.builders.receipts import PASSWORD, receipt_file
 from tests.builders.rosters import SelectedYear
-from tests.builders.worker import REAL_WORKER_MARKS, log_tail, real_worker
-
-WAIT_SECONDS = 120
-
-
-def _wait(check, what: str, process) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not check():
-        if process.poll() is not None:
-            pytest.fail(f"the worker died while waiting for {what}:\n{log_tail(process.log)}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} after {WAIT_SECONDS} s:\n{log_tail(process.log)}")
-        time.sleep(0.05)
+from tests.builders.worker import REAL_WORKER_MARKS, real_worker, wait_for
 
 
 def _submitted(school, make_member):
@@ -91,7 +78,7 @@ class TestReceiptsOnARealWorker:
                 )
                 for _ in range(2)
             ]
-            _wait(
+            wait_for(
                 lambda: all(Job.objects.get(pk=j.pk).is_finished for j in jobs),
                 "finished imports",
                 process,
@@ -109,7 +96,7 @@ class TestReceiptsOnARealWorker:
         _released_with_a_closed_window(world)
         with real_worker("receipt-deem", {"PRIVATE_MEDIA_ROOT": str(storage_dir)}) as process:
             sent = [deem_receipt_answers.delay() for _ in range(4)]
-            _wait(lambda: all(r.ready() for r in sent), "the four runs", process)
+            wait_for(lambda: all(r.ready() for r in sent), "the four runs", process)
         assert sorted(r.get() for r in sent) == [0, 0, 0, 2]
         answers = ReceiptAnswer.objects.all()
         assert answers.count() == 2 and {a.state for a in answers} == {AnswerState.DEEMED}

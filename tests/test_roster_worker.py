@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import os
 import signal
-import time
 
 import pytest
 from django.db import connection
@@ -22,10 +21,9 @@ from submissions.services.packages import STALE_AFTER
 from tests.builders.concurrency import at_once
 from tests.builders.people import acting
 from tests.builders.rosters import BIRTH, code, valid_id
-from tests.builders.worker import REAL_WORKER_MARKS, log_tail, real_worker
+from tests.builders.worker import REAL_WORKER_MARKS, real_worker, wait_for
 
 STUDENTS, COURSES = 2000, 15
-WAIT_SECONDS = 120
 
 
 def _grades(school) -> Term:
@@ -57,16 +55,6 @@ def _grades(school) -> Term:
     return term
 
 
-def _wait(check, what: str, process=None) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not check():
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"the worker died while waiting for {what}:\n{log_tail(process.log)}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {what} after {WAIT_SECONDS} s")
-        time.sleep(0.05)
-
-
 @pytest.mark.usefixtures("transactional_db")
 class TestOnARealWorker:
     pytestmark = REAL_WORKER_MARKS
@@ -84,7 +72,7 @@ class TestOnARealWorker:
                 acting=by, kind=kind, school_year=term.school_year, term=term
             )
             # Killed once the build has written part of its rows.
-            _wait(
+            wait_for(
                 lambda: stuck.job.__class__.objects.get(pk=stuck.job_id).progress > 0,
                 "progress",
                 process,
@@ -100,7 +88,7 @@ class TestOnARealWorker:
             fresh = rosters.package_start(
                 acting=by, kind=kind, school_year=term.school_year, term=term, now=later
             )
-            _wait(
+            wait_for(
                 lambda: RosterPackage.objects.get(pk=fresh.pk).state != PackageState.BUILDING,
                 "finished build",
                 process,

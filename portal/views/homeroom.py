@@ -15,25 +15,32 @@ whole: no pages. Each column sorts so that the students who need the teacher com
 the fewest uploaded, certified, performances or the least advanced selection; the most
 drafts, items awaiting certification, rejections or open requests.
 
-Read-only: the numbers are the students' own and the offices'; nothing here changes them.
+The numbers are the students' own and the offices'; nothing here changes them. The teacher
+ticks students and reminds them (a notice, e-mailed unless they turned it off) of what to do:
+at most one reminder of each kind a day per student.
 """
 
 import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
 
 from accounts.acting import ActingContext, ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
+from certification import notices
+from portal.forms import RemindForm
 from portfolio.exports import xlsx_response
 from portfolio.lib.numbers import parse_id
 from portfolio.models import Term, last_started
@@ -166,7 +173,7 @@ def class_rows(acting: ActingContext, school_class: SchoolClass, term: Term | No
         students_visible_to(acting)
         .filter(school_class=school_class)
         # The encrypted national ID is not needed here: not decrypted for each row.
-        .only("pk", "student_number", "name", "seat_number", "status")
+        .only("pk", "student_number", "name", "seat_number", "status", "user_id")
         .order_by("seat_number", "student_number")
     )
     rows = {student.pk: Row(student=student) for student in students}
@@ -292,9 +299,7 @@ def _matrix(request: ActingRequest) -> Matrix:
 # --- Views -------------------------------------------------------------------------------
 
 
-@acting_required(HOMEROOM)
-def matrix(request: ActingRequest) -> HttpResponse:
-    found = _matrix(request)
+def _page(request: ActingRequest, found: Matrix, form: RemindForm, status: int = 200):
     return render(
         request,
         "portal/homeroom/matrix.html",
@@ -304,8 +309,60 @@ def matrix(request: ActingRequest) -> HttpResponse:
             "sort": found.sort,
             "rows": found.rows,
             "totals": found.totals,
+            "remind_form": form,
+            "ticked": set(form.ticked) if form.is_bound else set(),
         },
+        status=status,
     )
+
+
+@acting_required(HOMEROOM)
+def matrix(request: ActingRequest) -> HttpResponse:
+    return _page(request, _matrix(request), RemindForm())
+
+
+@require_POST
+@acting_required(HOMEROOM)
+def remind(request: ActingRequest) -> HttpResponse:
+    """Remind the ticked students of the class shown (at most once a day each of a kind)."""
+    found = _matrix(request)
+    form = RemindForm(request.POST, students={row.student.pk: row.student for row in found.rows})
+    if not form.is_valid():
+        return _page(request, found, form, status=400)
+    students = form.cleaned_data["students"]
+    reminded, already = notices.homeroom_remind(
+        acting=request.acting,
+        students=students,
+        what=form.cleaned_data["what"],
+        message=form.cleaned_data["message"],
+    )
+    if reminded:
+        messages.success(
+            request,
+            ngettext("%(n)d student reminded.", "%(n)d students reminded.", reminded)
+            % {"n": reminded},
+        )
+    if already:
+        messages.info(
+            request,
+            ngettext(
+                "%(n)d student already had this reminder today; not sent again.",
+                "%(n)d students already had this reminder today; not sent again.",
+                already,
+            )
+            % {"n": already},
+        )
+    if no_account := sum(1 for student in students if student.user_id is None):
+        messages.warning(
+            request,
+            ngettext(
+                "%(n)d student has no account to be reminded through.",
+                "%(n)d students have no account to be reminded through.",
+                no_account,
+            )
+            % {"n": no_account},
+        )
+    return redirect(f"{reverse('homeroom:matrix')}?{found.query}")
 
 
 @acting_required(HOMEROOM)

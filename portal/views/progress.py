@@ -58,21 +58,24 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_safe
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST, require_safe
 from openpyxl import Workbook
 
 from accounts.acting import ActingContext, ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Division, Role
+from certification import notices
 from portfolio.exports import XLSX, add_sheet
 from portfolio.lib.course_code import LENGTH as CODE_LENGTH
 from portfolio.lib.course_code import CourseCode
@@ -708,6 +711,7 @@ def index(request: ActingRequest) -> HttpResponse:
             "cert": progress.certification,
             "uploads": progress.uploads,
             "notes": _notes(progress.tab),
+            "may_notify": request.acting.role == Role.REGISTRY,
         },
     )
 
@@ -844,6 +848,42 @@ def workbook_for(progress: Progress) -> Workbook:
         ],
     )
     return book
+
+
+@require_POST
+@acting_required(Role.REGISTRY)
+def notify_teachers(request: ActingRequest) -> HttpResponse:
+    """The registry asks each teacher with outcomes awaiting in the term shown (its
+    division's students) to certify them: a notice, at most one a day per teacher."""
+    progress = progress_for(request)
+    if progress.term is None:
+        raise Http404
+    acting = request.acting
+    outcomes = CourseOutcome.objects.filter(
+        school=acting.school,
+        enrolment__course__term=progress.term,
+        student__in=students_in_scope(acting, progress.division),
+    )
+    notified, already = notices.teachers_behind_notify(acting=acting, outcomes=outcomes)
+    if notified:
+        messages.success(
+            request,
+            ngettext("%(n)d teacher notified.", "%(n)d teachers notified.", notified)
+            % {"n": notified},
+        )
+    if already:
+        messages.info(
+            request,
+            ngettext(
+                "%(n)d teacher was already notified today; not again.",
+                "%(n)d teachers were already notified today; not again.",
+                already,
+            )
+            % {"n": already},
+        )
+    if not notified and not already:
+        messages.info(request, _("No teacher has course outcomes awaiting in this term."))
+    return redirect(f"{reverse('progress:index')}?{progress.query}&tab=teacher")
 
 
 @acting_required(*PROGRESS_ROLES)

@@ -115,3 +115,13 @@ def give_account(world, make_member, username: str = "amy"):
     world.student.user = member.user
     world.student.save()
     return member
+
+
+def no_sideways_scroll(page: Page) -> None:
+    """Nothing scrolls sideways; when something does, the widest elements say what."""
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('body *')]"
+        ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5)"
+        ".map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').trim().slice(0, 40))"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), wide

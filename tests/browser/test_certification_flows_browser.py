@@ -33,6 +33,7 @@ from tests.browser.helpers import (
     choose_file_with_keys,
     file_input,
     focused,
+    no_sideways_scroll,
     sign_in,
     tab_to,
     zh,
@@ -66,16 +67,6 @@ def by_whom(outcome: CourseOutcome) -> dict[str, str]:
 
 def at_width(page: Page, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
-
-
-def no_sideways_scroll(page: Page) -> None:
-    """Nothing scrolls sideways; when something does, the widest elements say what."""
-    wide = page.evaluate(
-        "() => [...document.querySelectorAll('body *')]"
-        ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5)"
-        ".map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').trim().slice(0, 40))"
-    )
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), wide
 
 
 def switch_to(page: Page, username: str) -> None:

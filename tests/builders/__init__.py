@@ -11,5 +11,7 @@ never imports another: tests/test_test_layout.py checks).
 - ``rosters``: a term's students and courses, valid IDs and course codes, stored files with
   real bytes, a year of final selections (``SelectedYear``), a roster built to its end;
 - ``worker``: a real Celery worker subprocess on the test database;
-- ``central_server``: a fake central database speaking the 2018 upload protocol over HTTP.
+- ``central_server``: a fake central database speaking the 2018 upload protocol over HTTP;
+- ``smtp``: a real SMTP server (aiosmtpd) that keeps what it receives;
+- ``flows``: the certification world with students who sign in, for the browser flows.
 """

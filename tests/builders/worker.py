@@ -115,3 +115,19 @@ def real_worker(
             yield process
         finally:
             stop(process)
+
+
+WAIT_SECONDS = 120
+
+
+def wait_for(check, what: str, process=None, seconds: float = WAIT_SECONDS) -> None:
+    """Poll ``check`` until it is true; fail with the worker's log if the worker died, or
+    after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the worker died while waiting for {what}:\n{log_tail(process.log)}")
+        if time.monotonic() > deadline:
+            tail = f":\n{log_tail(process.log)}" if process is not None else ""
+            pytest.fail(f"no {what} after {seconds} s{tail}")
+        time.sleep(0.05)

@@ -16,4 +16,11 @@ PROGRESS = only(
 ROWS = {
     "progress:index": ("get", None, PROGRESS),
     "progress:export": ("get", None, PROGRESS),
+    # The registry's request to the teachers behind: back to the page (302); the registry
+    # of another school or division asks its own teachers.
+    "progress:notify_teachers": (
+        "post",
+        None,
+        only({R.REGISTRY: 302}, outsider=302, outsider_role=R.REGISTRY, other_division=302),
+    ),
 }
