@@ -116,7 +116,7 @@ def _png(seat: int) -> bytes:
     return buf.getvalue()
 
 
-def _checked(extension: str, seat: int) -> CheckedFile:
+def checked_file(extension: str, seat: int) -> CheckedFile:
     data = _pdf() if extension == "pdf" else _png(seat)
     return check_upload(
         io.BytesIO(data),
@@ -146,7 +146,7 @@ def _seed_student(
         title, description, extension = (
             text.format(course=enrolment.course.name) for text in OUTCOMES[index]
         )
-        with _checked(extension, seat) as checked:
+        with checked_file(extension, seat) as checked:
             paths.append(store(student.school, checked))
             document = stored_file_row(student, checked)
         state = STATES[(seat + index) % len(STATES)]
@@ -166,7 +166,7 @@ def _seed_student(
     for index, (category, name, description, details) in enumerate(PERFORMANCES[: 1 + seat % 3]):
         proof: StoredFile | None = None
         if index == 0:
-            with _checked("pdf", seat) as checked:
+            with checked_file("pdf", seat) as checked:
                 paths.append(store(student.school, checked))
                 proof = stored_file_row(student, checked)
         Performance.objects.create(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import Deputy, Division, Membership, Role, User
 from centralsim import demo as centralsim_demo
+from certification import demo as certification_demo
 from portfolio import services
 from portfolio.lib import roc
 from portfolio.models import School, SchoolYear, Window, WindowKind
@@ -117,6 +118,8 @@ class Command(BaseCommand):
         self._students(school, year, staff["homeroom"], password_hash)
         records_demo.seed_all(school=school, year=year, staff=staff)
         submissions_demo.seed(school=school, year=year, staff=staff)
+        certification_demo.seed(school=school, year=year, staff=staff)
+        certification_demo.seed_notices(school=school, staff=staff)
         if settings.CENTRAL_SIMULATOR:
             centralsim_demo.seed(school)
         services.window_states_apply()
@@ -162,7 +165,7 @@ class Command(BaseCommand):
                 school=school,
                 username=username,
                 name=name,
-                email=f"{username}@demo.example.edu.tw" if role != Role.STUDENT else "",
+                email=f"{username}@demo.example.edu.tw",
                 password="",
                 password_hash=password_hash,
                 role=role,
