@@ -180,7 +180,7 @@ def _record(
         ]
     )  # fmt: skip
     audit_write(
-        school=outcome.school,
+        school=by.school,  # the outcome's: _decide checked it (and it is loaded already)
         by=by,
         action=action,
         target=outcome,

@@ -259,12 +259,13 @@ def certification_rows(
 ) -> Certification:
     """The term's outcomes handed in, by department, course and teacher: four queries."""
     handed_in = CourseOutcome.objects.filter(
-        school=acting.school,
-        enrolment__course__term=term,
-        state__in=HANDED_IN,
-        student__in=students_in_scope(acting, division),
+        school=acting.school, enrolment__course__term=term, state__in=HANDED_IN
     )
-    counts = (
+    if acting.role != Role.WORKING_GROUP or division:
+        # The whole school's need no filter (a subquery of every student would only slow
+        # the planner down).
+        handed_in = handed_in.filter(student__in=students_in_scope(acting, division))
+    counts = list(
         handed_in.values("enrolment__course_id")
         .annotate(
             awaiting=Count("pk", filter=Q(state=OutcomeState.SUBMITTED)),
@@ -276,7 +277,8 @@ def certification_rows(
     sent = handed_in.filter(state=OutcomeState.SUBMITTED).values_list(
         "enrolment__course_id", "updated_at"
     )
-    course_ids = handed_in.values("enrolment__course_id")
+    # The courses counted, known now: no second pass over the outcomes to find them.
+    course_ids = [found["enrolment__course_id"] for found in counts]
     courses_found = Course.objects.filter(school=acting.school, pk__in=course_ids).values_list(
         "pk", "code", "section", "name", "grade"
     )
