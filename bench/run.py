@@ -30,6 +30,7 @@ from bench import (
     imports,
     letters,
     load,
+    notices,
     package,
     portfolio_page,
     precheck,
@@ -250,6 +251,18 @@ def certify_action(ctx: Context) -> list[Figure]:
 def class_matrix(ctx: Context) -> list[Figure]:
     """The working group's progress page of a 900-student grade: server time, queries."""
     return [Figure(*f) for f in certification.progress(ctx.manage, ctx.browser)]
+
+
+@benchmark("notices")
+def scheduled_notices(ctx: Context) -> list[Figure]:
+    """The beat task's notices for a school of 3,360 students: about 10,000 written, then 0."""
+    return [Figure(*f) for f in notices.scheduled(ctx.env)]
+
+
+@benchmark("notices_deliver")
+def notices_deliver(ctx: Context) -> list[Figure]:
+    """Notices' e-mail: 1,000 pending notices rendered and sent (locmem backend)."""
+    return [Figure(*f) for f in notices.deliver(ctx.env)]
 
 
 # Running -------------------------------------------------------------------------------

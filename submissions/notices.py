@@ -102,6 +102,7 @@ def _notes(window: Window, stage: int, now: dt.datetime) -> Iterable[Note]:
     cap = _cap(window, what)
     year = window.term.school_year.roc_year
     term = {"zh-hant": window.term.label, "en": window.term.label}
+    link = _link(what)
     for student_id, user_id in students.items():
         count = used.get(student_id, 0)
         if count >= cap:
@@ -121,7 +122,7 @@ def _notes(window: Window, stage: int, now: dt.datetime) -> Iterable[Note]:
                 "year": year,
                 "closes": window.ends_at.isoformat(),
             },
-            link=_link(what),
+            link=link,
         )
 
 
