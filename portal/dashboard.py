@@ -11,6 +11,7 @@ from accounts.acting import ActingContext
 from accounts.models import Membership, Role
 from certification.concerns import waiting_count_for as concerns_waiting_for
 from certification.services import awaiting_count_for
+from portfolio.calendar import calendar_of
 from portfolio.models import SchoolYear, Term, Window, WindowKind
 from records.access import classes_visible_to, students_visible_to
 from records.models import CORRECTION_OFFICES, SchoolClass, Student
@@ -67,14 +68,7 @@ class Phase:
 
 
 def phase_for(context: ActingContext, *, now: dt.datetime, grade: int | None = None) -> Phase:
-    kinds = WINDOWS_FOR_ROLE[context.role]
-    windows = (
-        Window.objects.for_school(context.school)
-        .filter(kind__in=kinds, ends_at__gt=now)
-        .for_grade(grade)
-        .select_related("term__school_year")
-        .order_by("starts_at")
-    )
+    windows = calendar_of(context.school).windows_ahead(WINDOWS_FOR_ROLE[context.role], now, grade)
     open_now: list[Window] = []
     upcoming: list[Window] = []
     for window in windows[:40]:
@@ -178,7 +172,7 @@ def _student_counters(
     counters = []
     if student is None:
         student = Student.objects.filter(user=context.user, school=context.school).first()
-    term = Term.objects.last_started_for(context.school)
+    term = calendar_of(context.school).last_started_term()
     if student is not None and term is not None:
         # What the student has used of the caps: the term whose outcomes are being uploaded
         # (under way or just ended) and this school year's own performances.

@@ -8,4 +8,9 @@ class PortfolioConfig(AppConfig):
 
     def ready(self) -> None:
         # Names the core's audit actions.
-        from portfolio import audit_actions  # noqa: F401
+        from portfolio import (
+            audit_actions,  # noqa: F401
+            calendar,
+        )
+
+        calendar.connect()

@@ -33,6 +33,9 @@ class School(models.Model):
     has_continuing_division = models.BooleanField(
         _("has a continuing-education division"), default=False
     )
+    # Raised with every change to the school's years, terms, policies or windows, in the same
+    # transaction (portfolio.calendar): what each process keeps of them is keyed by it.
+    calendar_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["code"]

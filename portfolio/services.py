@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portfolio import rules
+from portfolio import calendar, rules
 from portfolio.actor import Actor
 from portfolio.audit import audit_write, update_audited
 from portfolio.models import School, SchoolPolicy, SchoolYear, Term, Window, WindowState
@@ -243,6 +243,7 @@ def window_states_apply(*, now: dt.datetime | None = None) -> list[tuple[int, st
                 state=due, state_changed_at=now
             )
             if claimed:
+                calendar.bump(window.school_id)
                 audit_write(
                     school=window.school,
                     by=None,

@@ -30,6 +30,7 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from accounts.models import Role
+from portfolio import calendar
 from portfolio.models import School, SchoolYear, Term, Window, WindowKind, WindowState
 from portfolio.services import window_create
 from records.models import CourseEnrolment, Student
@@ -247,6 +248,7 @@ def _grade_12_batches(year: SchoolYear, now) -> None:
     Window.objects.filter(term__school_year=year, batch=1, ends_at__lte=now).update(
         state=WindowState.CLOSED
     )
+    calendar.bump(year.school_id)
 
 
 def _ungraded(school: School, year: SchoolYear) -> None:
@@ -293,6 +295,7 @@ def _final_selections(students: list[Student], year: SchoolYear, now) -> None:
             by=None,
         )
         Window.objects.filter(pk=window.pk).update(state=WindowState.CLOSED)
+        calendar.bump(window.school_id)
     for student in students:
         selection, created = Selection.objects.get_or_create(
             school=student.school, student=student, school_year=year

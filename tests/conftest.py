@@ -49,6 +49,17 @@ def _own_cache_per_xdist_worker(worker_id):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_calendars():
+    """Schools' calendars are kept per process by (school, version): a school of an earlier
+    test can have the same id and version as this test's (rolled back, ids reused)."""
+    from portfolio import calendar
+
+    calendar.forget()
+    yield
+    calendar.forget()
+
+
+@pytest.fixture(autouse=True)
 def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -8,8 +8,8 @@ from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
 from portal import dashboard
+from portfolio.calendar import calendar_of
 from portfolio.lib import roc
-from portfolio.models import SchoolYear
 from records.models import Student
 
 
@@ -17,13 +17,7 @@ from records.models import Student
 def home(request: ActingRequest) -> HttpResponse:
     context = request.acting
     now = timezone.now()
-    year = (
-        SchoolYear.objects.filter(
-            school=context.school, roc_year=roc.school_year_of(timezone.localdate(now))
-        )
-        .select_related("policy")
-        .first()
-    )
+    year = calendar_of(context.school).year(roc.school_year_of(timezone.localdate(now)))
     grade = student = None
     if context.role == Role.STUDENT:
         student = (
