@@ -199,7 +199,7 @@ def teacher_digests(now: dt.datetime, *, email: bool = True) -> int:
                 school_id=school,
                 kind=NoticeKind.DIGEST,
                 topic="digest",
-                key=f"digest:{day}",
+                key=f"digest:{school}:{day}",
                 params={
                     "count": entry["count"],
                     "oldest": entry["oldest"].isoformat(),
@@ -275,7 +275,7 @@ def teachers_behind_notify(
             school_id=school,
             kind=NoticeKind.FROM_STAFF,
             topic="teachers_behind",
-            key=f"teachers_behind:{day}",
+            key=f"teachers_behind:{school}:{day}",
             params={"count": entry["count"], "oldest": entry["oldest"].isoformat()},
             link=reverse("certification:queue"),
         )
@@ -332,7 +332,7 @@ def homeroom_remind(
             school_id=acting.school.pk,
             kind=NoticeKind.FROM_STAFF,
             topic="homeroom",
-            key=f"homeroom:{what}:{day}",
+            key=f"homeroom:{acting.school.pk}:{what}:{day}",
             params={"what": what, "message": message, "by": _name(acting.user)},
             link=reverse(HOMEROOM_LINKS[what]),
         )

@@ -186,7 +186,7 @@ def files_lost(stored_ids: Iterable[int], now: dt.datetime | None = None) -> int
                 school_id=school_id,
                 kind=NoticeKind.FILE,
                 topic="files_lost",
-                key=f"files_lost:{day}",
+                key=f"files_lost:{school_id}:{day}",
                 params={
                     "day": day,
                     "count": len(theirs),

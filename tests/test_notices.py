@@ -573,3 +573,21 @@ def test_the_homeroom_reminder_refuses_nothing_ticked_and_other_classes(
     assert not Notice.objects.exists()
     other_url = f"{reverse('homeroom:remind')}?school_class={other_class.pk}"
     assert client.post(other_url, {"students": [stranger.pk], "what": "upload"}).status_code == 404
+
+
+def test_a_teacher_of_two_schools_gets_each_schools_digest(w, tan, other_school, make_member):
+    from accounts.models import Division
+    from accounts.services import membership_add
+
+    _awaiting(w, 1)
+    there = CertWorld(other_school, make_member)
+    there.course.teachers.add(w.teacher.user)
+    membership_add(
+        school=other_school, user=w.teacher.user, role=Role.TEACHER, division=Division.DAY, by=None
+    )
+    there.outcome_of(there.student_in("Other", seat=2))
+    now = max(w.cert_opens, there.cert_opens) + dt.timedelta(hours=3)
+    morning = timezone.localtime(now).replace(hour=9)
+    assert cert_notices.teacher_digests(morning) >= 2
+    schools = set(Notice.objects.filter(user=w.teacher.user).values_list("school_id", flat=True))
+    assert schools == {w.school.pk, other_school.pk}
