@@ -13,5 +13,6 @@ never imports another: tests/test_test_layout.py checks).
 - ``worker``: a real Celery worker subprocess on the test database;
 - ``central_server``: a fake central database speaking the 2018 upload protocol over HTTP;
 - ``smtp``: a real SMTP server (aiosmtpd) that keeps what it receives;
+- ``web``: a real gunicorn on the test database whose workers a test can kill;
 - ``flows``: the certification world with students who sign in, for the browser flows.
 """
