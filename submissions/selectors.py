@@ -16,6 +16,8 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portfolio.calendar import Calendar, calendar_of
+from portfolio.lib import roc
 from portfolio.models import SchoolPolicy, SchoolYear, Term, WindowKind
 from records.models import Student
 from submissions.models import (
@@ -33,9 +35,8 @@ from submissions.services.outcomes import (
     live_term_ids,
     outcome_change_refusal,
     outcome_slots,
-    policies_for_years,
 )
-from submissions.services.windows import UploadWindow, student_grade, upload_window
+from submissions.services.windows import UploadWindow, WindowBook, student_grade, upload_window
 
 
 @dataclasses.dataclass
@@ -154,11 +155,12 @@ def _performance_item(performance: Performance, window: UploadWindow | None) -> 
 
 
 def _performance_windows(
-    student: Student, years: list[SchoolYear], now: dt.datetime
+    student: Student, years: list[SchoolYear], now: dt.datetime, book: WindowBook
 ) -> dict[int, UploadWindow]:
     """The performance-upload window of each year whose window is open or to come."""
-    terms = list(Term.objects.filter(school_year__in=years).select_related("school_year"))
-    live = live_term_ids(student, WindowKind.PERFORMANCE_UPLOAD, (t.pk for t in terms), now)
+    year_ids = {year.pk for year in years}
+    terms = [t for t in calendar_of(student.school).terms if t.school_year_id in year_ids]
+    live = live_term_ids(student, WindowKind.PERFORMANCE_UPLOAD, (t.pk for t in terms), now, book)
     windows: dict[int, UploadWindow] = {}
     for year in years:
         year_terms = [t for t in terms if t.school_year_id == year.pk]
@@ -170,6 +172,7 @@ def _performance_windows(
             terms=year_terms,
             grade=student_grade(student, year_terms[0]),
             now=now,
+            book=book,
         )
     return windows
 
@@ -208,6 +211,19 @@ def _year_section(
     )
 
 
+def _policies(
+    student: Student, calendar: Calendar, years: dict[int, SchoolYear]
+) -> dict[int, SchoolPolicy]:
+    """Each year's policy from the school's calendar (the national defaults for a year
+    without one)."""
+    kept = {year.pk: year for year in calendar.years}
+    found = {}
+    for pk, year in years.items():
+        policy = getattr(kept.get(pk), "policy", None)
+        found[pk] = policy or SchoolPolicy(school=student.school, school_year=year)
+    return found
+
+
 def portfolio_for(student: Student, *, now: dt.datetime) -> PortfolioPage:
     """The student's portfolio page, newest school year first, newest term first."""
     outcomes = list(
@@ -227,14 +243,18 @@ def portfolio_for(student: Student, *, now: dt.datetime) -> PortfolioPage:
     terms.update({o.enrolment.course.term_id: o.enrolment.course.term for o in outcomes})
     years = {t.school_year_id: t.school_year for t in terms.values()}
     years.update({p.school_year_id: p.school_year for p in performances})
-    if current := student.school.year_for(timezone.localdate(now)):
+    calendar = calendar_of(student.school)
+    if current := calendar.year(roc.school_year_of(timezone.localdate(now))):
         years.setdefault(current.pk, current)
-    policies = policies_for_years(student.school, years.values())
+    policies = _policies(student, calendar, years)
+    book = WindowBook(student, now)
     slots = {
         slot.term.pk: slot
-        for slot in outcome_slots(student, now=now, enrolments=enrolments, policies=policies)
+        for slot in outcome_slots(
+            student, now=now, enrolments=enrolments, policies=policies, book=book
+        )
     }
-    windows = _performance_windows(student, list(years.values()), now)
+    windows = _performance_windows(student, list(years.values()), now, book)
     course_terms = {e.course.term_id for e in enrolments}
 
     sections = []

@@ -40,7 +40,13 @@ from submissions.services.stored_files import (
     store_all,
     stored_file_row,
 )
-from submissions.services.windows import UploadWindow, policy_for, student_grade, upload_window
+from submissions.services.windows import (
+    UploadWindow,
+    WindowBook,
+    policy_for,
+    student_grade,
+    upload_window,
+)
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
@@ -51,7 +57,9 @@ TITLE_MAX = 100
 # --- reads the checks need -----------------------------------------------------------------
 
 
-def _window_for(enrolment: CourseEnrolment, student: Student, now: dt.datetime) -> UploadWindow:
+def _window_for(
+    enrolment: CourseEnrolment, student: Student, now: dt.datetime, book: WindowBook | None = None
+) -> UploadWindow:
     course = enrolment.course
     return upload_window(
         kind=WindowKind.OUTCOME_UPLOAD,
@@ -59,6 +67,7 @@ def _window_for(enrolment: CourseEnrolment, student: Student, now: dt.datetime) 
         terms=course.term,
         grade=student_grade(student, course.term, fallback=course.grade),
         now=now,
+        book=book,
     )
 
 
@@ -517,10 +526,17 @@ def credited_enrolments(student: Student) -> list[CourseEnrolment]:
 
 
 def live_term_ids(
-    student: Student, kind: str, term_ids: Iterable[int], now: dt.datetime
+    student: Student,
+    kind: str,
+    term_ids: Iterable[int],
+    now: dt.datetime,
+    book: WindowBook | None = None,
 ) -> set[int]:
     """Those of ``term_ids`` with a window of ``kind`` not yet over, or an extension of the
-    student's not yet over: the terms whose window is worth looking up (two queries)."""
+    student's not yet over: the terms whose window is worth looking up (two queries, or
+    from ``book``)."""
+    if book is not None:
+        return book.live_term_ids(kind, term_ids)
     term_ids = list(term_ids)
     windows = Window.objects.filter(term_id__in=term_ids, kind=kind, ends_at__gt=now)
     extensions = WindowExtension.objects.filter(
@@ -560,6 +576,7 @@ def outcome_slots(
     now: dt.datetime,
     enrolments: list[CourseEnrolment] | None = None,
     policies: dict[int, SchoolPolicy] | None = None,
+    book: WindowBook | None = None,
 ) -> list[TermSlot]:
     """The terms of the student's credited courses whose window is open or to come, oldest
     first, each with its window, policy and places used; a fixed number of queries per such
@@ -572,7 +589,7 @@ def outcome_slots(
         term = enrolment.course.term
         terms[term.pk] = term
         by_term.setdefault(term.pk, []).append(enrolment)
-    live = [terms[pk] for pk in live_term_ids(student, WindowKind.OUTCOME_UPLOAD, terms, now)]
+    live = [terms[pk] for pk in live_term_ids(student, WindowKind.OUTCOME_UPLOAD, terms, now, book)]
     if not live:
         return []
     live.sort(key=lambda t: (t.school_year.roc_year, t.number))
@@ -587,7 +604,7 @@ def outcome_slots(
     return [
         TermSlot(
             term=term,
-            window=_window_for(by_term[term.pk][0], student, now),
+            window=_window_for(by_term[term.pk][0], student, now, book),
             policy=policies[term.school_year_id],
             used=used.get(term.pk, 0),
             enrolments=by_term[term.pk],

@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from portfolio.calendar import calendar_of
 from portfolio.models import SchoolPolicy, Term, Window, WindowKind
 from records.models import Student
 from submissions.models import ExtensionKind, WindowExtension
@@ -155,6 +156,52 @@ def pick_window(
     )
 
 
+class WindowBook:
+    """For a page that looks up several windows of one student: the school's windows from its
+    calendar (read once per change, ``portfolio.calendar``) and the student's extensions (one
+    query, when first needed), answering as ``upload_window`` and ``live_term_ids`` do.
+
+    Only for a student whose school row was read in this request (its calendar version is
+    then current); the services that enforce the windows read them from the database."""
+
+    def __init__(self, student: Student, now: dt.datetime) -> None:
+        self.student = student
+        self.now = now
+        self.windows = calendar_of(student.school).windows
+        self._extensions: list[WindowExtension] | None = None
+
+    @property
+    def extensions(self) -> list[WindowExtension]:
+        if self._extensions is None:
+            self._extensions = list(
+                WindowExtension.objects.filter(student=self.student, ends_at__gt=self.now)
+            )
+        return self._extensions
+
+    def live_term_ids(self, kind: str, term_ids: Iterable[int]) -> set[int]:
+        term_ids = set(term_ids)
+        items: list[Window | WindowExtension] = [*self.windows, *self.extensions]
+        return {
+            item.term_id
+            for item in items
+            if item.kind == kind and item.term_id in term_ids and item.ends_at > self.now
+        }
+
+    def upload_window(self, *, kind: str, terms: list[Term] | Term, grade: int | None):
+        terms = [terms] if isinstance(terms, Term) else list(terms)
+        ids = {term.pk for term in terms}
+        windows = [
+            w for w in self.windows if w.kind == kind and w.term_id in ids and w.ends_at > self.now
+        ]
+        in_force = [
+            e
+            for e in self.extensions
+            if e.kind == kind and e.term_id in ids and e.starts_at <= self.now < e.ends_at
+        ]
+        extension = max(in_force, key=lambda e: e.ends_at, default=None)
+        return pick_window(windows, kind=kind, now=self.now, grade=grade, extension=extension)
+
+
 def upload_window(
     *,
     kind: str,
@@ -162,9 +209,12 @@ def upload_window(
     terms: list[Term] | Term,
     grade: int | None,
     now: dt.datetime,
+    book: WindowBook | None = None,
 ) -> UploadWindow:
     """The open window of ``kind`` among ``terms`` for ``grade`` at ``now``, the next one,
-    and the student's extension in force, if any."""
+    and the student's extension in force, if any (from ``book`` when given)."""
+    if book is not None:
+        return book.upload_window(kind=kind, terms=terms, grade=grade)
     terms = [terms] if isinstance(terms, Term) else list(terms)
     windows = Window.objects.filter(term__in=terms, kind=kind, ends_at__gt=now)
     extension = None
