@@ -35,6 +35,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import EmailState, Notice, NoticeKind, Role, User
 from portfolio.models import School
@@ -146,10 +147,20 @@ def notify(notes: Iterable[Note], *, now: dt.datetime | None = None, email: bool
     # Another run may write the same keys meanwhile: the unique constraint keeps one.
     Notice.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
     if any(row.email == EmailState.PENDING for row in rows):
-        from accounts.tasks import deliver_notices
-
-        transaction.on_commit(deliver_notices.delay)
+        transaction.on_commit(_deliver_soon)
     return len(rows)
+
+
+def _deliver_soon() -> None:
+    """Queue the delivery now; when the broker does not answer, the beat's delivery (every
+    minute, from the database) sends them once it does: the request that wrote them is not
+    failed for it."""
+    from accounts.tasks import deliver_notices
+
+    try:
+        deliver_notices.delay()
+    except (KombuOperationalError, OSError):
+        log.warning("notices: the broker did not take the delivery; beat sends them later")
 
 
 def remind_stage(ends_at: dt.datetime, now: dt.datetime) -> int | None:

@@ -591,3 +591,23 @@ def test_a_teacher_of_two_schools_gets_each_schools_digest(w, tan, other_school,
     assert cert_notices.teacher_digests(morning) >= 2
     schools = set(Notice.objects.filter(user=w.teacher.user).values_list("school_id", flat=True))
     assert schools == {w.school.pk, other_school.pk}
+
+
+def test_a_broker_that_does_not_answer_fails_nothing(w, make_member, monkeypatch, caplog):
+    """The delivery is queued after the commit; a broker that is down is logged, the notice
+    waits in the database for the beat's delivery."""
+    from kombu.exceptions import OperationalError
+
+    from accounts.tasks import deliver_notices
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(deliver_notices, "delay", down)
+    user = with_account(w.student, make_member).user
+    with caplog.at_level(logging.WARNING, logger="accounts.notices"):
+        notices._deliver_soon()
+        notices.notify([note(user.pk, w.school.pk)])
+    assert "beat sends them later" in caplog.text
+    assert Notice.objects.get(user=user).email == EmailState.PENDING
+    assert notices.deliver(now=timezone.now() + dt.timedelta(seconds=1)).sent == 1
