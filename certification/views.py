@@ -11,6 +11,7 @@ to say; an outcome outside the acting person's scope is a 404 here.
 """
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -29,7 +30,14 @@ from accounts.decorators import acting_required
 from accounts.models import Role
 from certification import services
 from certification.access import decision_scope, get_decided_for_registry, get_outcome_for
-from certification.forms import DecisionForm, QueueFilterForm, RejectForm, ReopenForm
+from certification.forms import (
+    STAND_IN_PK,
+    DecisionForm,
+    QueueFilterForm,
+    QueueRejectForms,
+    RejectForm,
+    ReopenForm,
+)
 from portfolio.exports import xlsx_response
 from portfolio.forms import apply_errors
 from portfolio.lib.numbers import parse_id, parse_ids
@@ -48,6 +56,12 @@ KEPT = ("course", "school_class", "show", "page")
 def _list_url(request: ActingRequest) -> str:
     name = "certification:proxy" if request.acting.role == Role.REGISTRY else "certification:queue"
     return reverse(name)
+
+
+def _url_of_pk(name: str) -> Callable[[int], str]:
+    """``reverse(name, args=[pk])`` for the many pks of a page, reversed once."""
+    head, tail = reverse(name, args=[STAND_IN_PK]).split(str(STAND_IN_PK))
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _kept_query(request: ActingRequest, names: tuple[str, ...] = KEPT) -> str:
@@ -100,14 +114,25 @@ def _listing(request: ActingRequest, *, proxy: bool) -> HttpResponse:
     groups = services.group_items(page.object_list, options, now)
     decided = [i.outcome.pk for g in groups for i in g.items if not i.outcome.is_submitted]
     frozen = frozen_ids(CourseOutcome, decided) if decided else set()
+    query = _kept_query(request)
+    # What each item shows to decide on it: its reject form (rendered once for the page, see
+    # QueueRejectForms) and the address Certify and Reject send the form to, which returns
+    # to the list with the next item in view (reversed once for the page).
+    reject_forms = QueueRejectForms()
+    decide_url = _url_of_pk("certification:decide")
+    back = f"?{query}&next=" if query else "?next="
     for group in groups:
         for item in group.items:
-            item.reject_form = RejectForm(
-                pk=item.outcome.pk, initial={"seen_at": item.outcome.updated_at}
-            )
-            if not item.outcome.is_submitted:
+            outcome = item.outcome
+            if not outcome.is_submitted:
                 item.may_undo = not services.undo_refusal(
-                    item.outcome, acting, group.window, item.outcome.pk in frozen
+                    outcome, acting, group.window, outcome.pk in frozen
+                )
+            elif group.window.is_open:
+                item.reject_form = reject_forms.item(
+                    outcome.pk,
+                    outcome.updated_at,
+                    action=f"{decide_url(outcome.pk)}{back}{item.next_pk or ''}",
                 )
     return render(
         request,
@@ -119,7 +144,7 @@ def _listing(request: ActingRequest, *, proxy: bool) -> HttpResponse:
             "show": filters["show"],
             "page": page,
             "groups": groups,
-            "query": _kept_query(request),
+            "query": query,
             "filter_query": _kept_query(request, names=KEPT[:-1]),
             "now": now,
         },
