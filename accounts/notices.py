@@ -35,9 +35,9 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import EmailState, Notice, NoticeKind, Role, User
+from portfolio.broker import send_quietly
 from portfolio.models import School
 
 log = logging.getLogger(__name__)
@@ -157,9 +157,7 @@ def _deliver_soon() -> None:
     failed for it."""
     from accounts.tasks import deliver_notices
 
-    try:
-        deliver_notices.delay()
-    except (KombuOperationalError, OSError):
+    if not send_quietly(deliver_notices):
         log.warning("notices: the broker did not take the delivery; beat sends them later")
 
 

@@ -3,6 +3,8 @@ beat every minute for those whose next attempt has come."""
 
 from celery import shared_task
 
+from portfolio.broker import send_quietly
+
 
 @shared_task(time_limit=600, soft_time_limit=570)
 def deliver_notices() -> dict:
@@ -10,5 +12,5 @@ def deliver_notices() -> dict:
 
     done = deliver()
     if done.more:
-        deliver_notices.delay()
+        send_quietly(deliver_notices)
     return {"sent": done.sent, "retrying": done.retrying, "failed": done.failed}

@@ -5,6 +5,11 @@ A job kind is a function registered with ``@job_handler("kind")`` taking the Job
 the Job and sends the task when the transaction commits; the task claims the job with
 a conditional UPDATE, so a job runs once however often its message is delivered.
 
+A job whose task could not be sent (the broker down: the request that started it still
+succeeds, the job stays queued) or whose message was lost with the broker is sent again by
+``jobs_requeue`` (beat, every minute) once it has waited ``REQUEUE_AFTER``; sending it
+twice is harmless, since only one delivery can claim it.
+
 A job that fails keeps a code, not the exception's text: its page says why in the
 language of whoever reads it, the known reasons (``JobFailure`` subclasses) in their own
 words and anything else as a failure the platform's administrators can find in the log,
@@ -16,6 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from django.core.cache import cache
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
@@ -26,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portfolio.actor import Actor
 from portfolio.audit import audit_write
+from portfolio.broker import send_quietly
 from portfolio.models import Job, JobStatus, School
 
 Handler = Callable[[Job, Callable[[int, int], None]], dict[str, Any]]
@@ -80,8 +87,6 @@ def job_start(
 ) -> Job:
     if kind not in HANDLERS:
         raise ValueError(f"no handler for job kind {kind!r}")
-    from portfolio.tasks import run_job
-
     with transaction.atomic():
         job = Job(
             school=school,
@@ -94,8 +99,59 @@ def job_start(
             job.input_file.save(input_file.name or "input", input_file, save=False)
         job.save()
         audit_write(school=school, by=by, action="job.start", target=job, changes={"kind": kind})
-        transaction.on_commit(lambda: run_job.delay(job.pk))
+        transaction.on_commit(lambda: job_send(job.pk))
     return job
+
+
+# A job queued this long is sent again by jobs_requeue: its task never reached the broker, or
+# was lost with it. A job sent and still queued (the workers busy) waits SENT_MARK before
+# being sent again, so that a long queue is not doubled every minute.
+REQUEUE_AFTER = dt.timedelta(seconds=60)
+SENT_MARK = dt.timedelta(hours=1)
+REQUEUE_BATCH = 500  # sent by one sweep at most
+REQUEUE_LOOKED_AT = 10_000  # queued jobs looked at by one sweep, the oldest first
+
+
+def _sent_key(job_id: int) -> str:
+    return f"portfolio.jobs.sent:{job_id}"
+
+
+def job_send(job_id: int) -> bool:
+    """Send the job's task; False, with a warning in the log, if the broker is unreachable
+    (the job stays queued: jobs_requeue sends it later). No result is kept for the task: the
+    job's row holds its outcome, and a Redis result store that is down would hold the send up
+    for its own retries."""
+    from portfolio.tasks import run_job
+
+    if not send_quietly(run_job, job_id):
+        return False
+    cache.set(_sent_key(job_id), True, SENT_MARK.total_seconds())
+    return True
+
+
+def jobs_requeue(*, now: dt.datetime | None = None) -> int:
+    """Send again the jobs queued for REQUEUE_AFTER that no worker has claimed, except those
+    sent within SENT_MARK (a mark in the cache; without the cache every one is sent, which
+    costs only no-op deliveries). How many were sent."""
+    now = now or timezone.now()
+    waiting = list(
+        Job.objects.filter(status=JobStatus.QUEUED, created_at__lte=now - REQUEUE_AFTER)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:REQUEUE_LOOKED_AT]
+    )
+    marked = cache.get_many([_sent_key(pk) for pk in waiting]) if waiting else {}
+    sent = 0
+    for pk in waiting:
+        if sent >= REQUEUE_BATCH:
+            break
+        if _sent_key(pk) in marked:
+            continue
+        if not job_send(pk):
+            break  # the broker is still down: the next sweep tries again
+        sent += 1
+    if sent:
+        logger.warning("%d queued jobs sent again", sent)
+    return sent
 
 
 def job_run(job_id: int) -> None:

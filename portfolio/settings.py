@@ -114,11 +114,15 @@ TEMPLATES = [
 # Database: DATABASE_URL (PostgreSQL through psycopg 3), else SQLite under var/.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
+    # Connections are kept between requests and checked before reuse (conn_health_checks):
+    # after PostgreSQL restarts, the next request opens a new one; requests while it is down
+    # fail at once (a 500), and a connection attempt gives up after connect_timeout seconds.
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
         )
     }
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -132,13 +136,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Redis down costs a request milliseconds, not the site: its errors are taken as misses
+    # (portfolio/cache.py), and a Redis that does not answer is given up on quickly.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "portfolio.cache.FaultTolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions cached only in a shared cache: a per-process cache would keep a session alive
-# in one worker after sign-out in another.
+# in one worker after sign-out in another. cached_db keeps every session in the database
+# too, so signed-in people stay signed in while Redis is down.
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db"
     if REDIS_URL
@@ -260,9 +271,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker or result store that does not answer: give up connecting after 2 s (sending a
+# job then fails at once, the job stays queued and requeue-jobs sends it once Redis is back).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE = {
     "apply-window-states": {
         "task": "portfolio.tasks.apply_window_states",
+        "schedule": crontab(minute="*"),
+    },
+    "requeue-jobs": {
+        # Jobs whose task never reached the broker (down when they were started) or was lost
+        # with it: sent again; a job still runs once (portfolio.jobs).
+        "task": "portfolio.tasks.requeue_jobs",
         "schedule": crontab(minute="*"),
     },
     "purge-job-files": {

@@ -9,9 +9,10 @@ def apply_window_states() -> int:
     return len(services.window_states_apply())
 
 
-@shared_task(time_limit=1800, soft_time_limit=1700)
+@shared_task(time_limit=1800, soft_time_limit=1700, ignore_result=True)
 def run_job(job_id: int) -> None:
-    """Run one background job (imports, exports); see portfolio.jobs."""
+    """Run one background job (imports, exports); see portfolio.jobs. No result is kept: the
+    job's row holds it."""
     from portfolio.jobs import job_run
 
     job_run(job_id)
@@ -24,3 +25,12 @@ def purge_job_files() -> int:
     from portfolio.jobs import job_files_purge
 
     return job_files_purge()
+
+
+@shared_task(time_limit=120, soft_time_limit=100, ignore_result=True)
+def requeue_jobs() -> int:
+    """Beat runs this every minute: jobs whose task never reached the broker (it was down when
+    they were started) or was lost with it are sent again; each still runs once."""
+    from portfolio.jobs import jobs_requeue
+
+    return jobs_requeue()

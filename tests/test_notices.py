@@ -603,7 +603,7 @@ def test_a_broker_that_does_not_answer_fails_nothing(w, make_member, monkeypatch
     def down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(deliver_notices, "delay", down)
+    monkeypatch.setattr(deliver_notices, "apply_async", down)
     user = with_account(w.student, make_member).user
     with caplog.at_level(logging.WARNING, logger="accounts.notices"):
         notices._deliver_soon()

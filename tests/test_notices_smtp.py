@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts import notices
 from accounts.models import EmailState, Notice, NoticeKind, Role
-from tests.builders.smtp import free_port, smtp_server
+from tests.builders.services import free_port
+from tests.builders.smtp import smtp_server
 
 
 @pytest.fixture

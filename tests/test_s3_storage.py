@@ -6,7 +6,6 @@ bucket, signed query-string URLs, never overwriting a key.
 
 import datetime as dt
 import hashlib
-import socket
 import urllib.request
 import uuid
 from urllib.parse import parse_qs, quote, urlsplit
@@ -28,20 +27,15 @@ from submissions.tasks import sweep
 from tests.builders.files import make_pdf
 from tests.builders.people import client_for
 from tests.builders.portfolio import World
+from tests.builders.services import free_port
 
 REGION = "us-east-1"
 KEYS = {"aws_access_key_id": "test-key", "aws_secret_access_key": "test-secret"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"

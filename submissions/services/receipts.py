@@ -36,6 +36,7 @@ from accounts.models import Role
 from portfolio import crypto
 from portfolio.actor import Actor
 from portfolio.audit import audit_write, audit_write_many
+from portfolio.broker import send_quietly
 from portfolio.jobs import job_start
 from portfolio.lib import national_id
 from portfolio.lib.text import forbidden_character
@@ -865,7 +866,7 @@ def receipt_remind(
             changes={"reminded": len(notices), "already_today": len(done_today)},
         )
         ids = [notice.pk for notice in notices]
-        transaction.on_commit(lambda: [send_receipt_reminder.delay(pk) for pk in ids])
+        transaction.on_commit(lambda: [send_quietly(send_receipt_reminder, pk) for pk in ids])
     return len(notices), len(done_today)
 
 

@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Division, Role
 from portfolio.audit import audit_write
+from portfolio.broker import send_quietly
 from portfolio.jobs import JobFailure, job_start
 from portfolio.models import Job, JobStatus, SchoolYear, Term
 from submissions import central
@@ -405,7 +406,8 @@ def package_submit(
         )
         if package.transport != "download":
             pk = package.pk
-            transaction.on_commit(lambda: send_package.delay(pk))
+            # Not taken by the broker: send_roster_packages (beat) sends it.
+            transaction.on_commit(lambda: send_quietly(send_package, pk))
     return package
 
 

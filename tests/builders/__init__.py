@@ -14,5 +14,6 @@ never imports another: tests/test_test_layout.py checks).
 - ``central_server``: a fake central database speaking the 2018 upload protocol over HTTP;
 - ``smtp``: a real SMTP server (aiosmtpd) that keeps what it receives;
 - ``web``: a real gunicorn on the test database whose workers a test can kill;
+- ``services``: a private redis-server and a private PostgreSQL cluster a test stops and starts;
 - ``flows``: the certification world with students who sign in, for the browser flows.
 """

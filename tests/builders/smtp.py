@@ -12,12 +12,13 @@ that is up but not accepting mail would.
 import contextlib
 import email
 import email.policy
-import socket
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+
+from tests.builders.services import free_port
 
 
 class _Collect:
@@ -55,12 +56,6 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

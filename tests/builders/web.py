@@ -6,7 +6,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,15 +17,10 @@ import requests
 from django.conf import settings
 from django.test import Client
 
+from tests.builders.services import free_port
 from tests.builders.worker import REPO, database_url, log_tail
 
 READY_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Web:
@@ -69,7 +63,7 @@ class Web:
 
 @contextlib.contextmanager
 def real_web(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[Web]:
-    port = _free_port()
+    port = free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url(),
