@@ -169,8 +169,10 @@ class EmailState(models.TextChoices):
 
 
 class NoticeQuerySet(models.QuerySet):
-    def for_user(self, user, school: School) -> "NoticeQuerySet":
-        return self.filter(user=user, school=school)
+    def for_user(self, user, school: School, role: str = "") -> "NoticeQuerySet":
+        """The person's notices in ``school``; with ``role``, those for it and for any."""
+        found = self.filter(user=user, school=school)
+        return found.filter(models.Q(role="") | models.Q(role=role)) if role else found
 
     def unread(self) -> "NoticeQuerySet":
         return self.filter(read_at__isnull=True)
@@ -192,6 +194,8 @@ class Notice(models.Model):
     key = models.CharField(max_length=120)
     params = models.JSONField(default=dict, blank=True)
     link = models.CharField(max_length=300, blank=True)
+    # The role the notice is for (its link opens that role's page); empty for any role.
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     email = models.CharField(max_length=8, choices=EmailState.choices, default=EmailState.OFF)

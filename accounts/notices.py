@@ -60,6 +60,9 @@ class Note:
     key: str
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     link: str = ""
+    # The role it is for: shown when the person acts in it (its link opens a page of that
+    # role); empty for any role.
+    role: str = ""
 
 
 # Which kinds each role may receive (the settings page offers these).
@@ -134,6 +137,7 @@ def notify(notes: Iterable[Note], *, now: dt.datetime | None = None, email: bool
             key=note.key,
             params=note.params,
             link=note.link,
+            role=note.role,
             created_at=now,
             email=(
                 EmailState.PENDING
@@ -174,15 +178,20 @@ def remind_stage(ends_at: dt.datetime, now: dt.datetime) -> int | None:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def unread_count(user: User, school: School) -> int:
-    return Notice.objects.for_user(user, school).unread().count()
+def unread_count(user: User, school: School, role: str = "") -> int:
+    return Notice.objects.for_user(user, school, role).unread().count()
 
 
 def mark_read(
-    user: User, school: School, ids: Iterable[int] | None = None, now: dt.datetime | None = None
+    user: User,
+    school: School,
+    ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+    role: str = "",
 ) -> int:
-    """Mark the person's notices (those of ``ids``, or all) read; how many were unread."""
-    notices = Notice.objects.for_user(user, school).unread()
+    """Mark the person's notices (those of ``ids``, or all those of ``role``) read; how many
+    were unread."""
+    notices = Notice.objects.for_user(user, school, role).unread()
     if ids is not None:
         notices = notices.filter(pk__in=list(ids))
     return notices.update(read_at=now or timezone.now())

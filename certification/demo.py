@@ -157,6 +157,7 @@ def seed_notices(*, school: School, staff: dict) -> None:
                 user_id=student.user_id,
                 school_id=school.pk,
                 kind=NoticeKind.FROM_STAFF,
+                role=Role.STUDENT,
                 topic="homeroom",
                 key="homeroom:upload:demo",
                 params={"what": "upload", "message": HOMEROOM_WORDS, "by": staff["homeroom"].name},

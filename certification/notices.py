@@ -21,7 +21,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import NoticeKind, User
+from accounts.models import Membership, NoticeKind, Role, User
 from accounts.notices import Note, notify, remind_stage
 from portfolio.models import Window, WindowKind
 from submissions.models import CourseOutcome, OutcomeState
@@ -72,6 +72,7 @@ def decision_note(
         user_id=user_id,
         school_id=outcome.school_id,
         kind=NoticeKind.DECISION,
+        role=Role.STUDENT,
         topic=topic,
         key=f"{topic}:{outcome.pk}:{at.isoformat()}",
         params={**_outcome(outcome), "by": _name(by), "reason": reason},
@@ -115,6 +116,7 @@ def concern_answered(concern: "Concern", by: User, text: str, at: dt.datetime) -
                 user_id=user_id,
                 school_id=concern.school_id,
                 kind=NoticeKind.CONCERN,
+                role=Role.STUDENT,
                 topic="concern_answer",
                 key=f"concern_answer:{concern.pk}:{at.isoformat()}",
                 params={**_outcome(outcome), "by": _name(by), "text": text[:500]},
@@ -168,8 +170,6 @@ def _open_certification_windows(now: dt.datetime) -> list[Window]:
 
 
 def _active_teachers(pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
-    from accounts.models import Membership, Role
-
     pairs = set(pairs)
     found = Membership.objects.filter(
         role=Role.TEACHER,
@@ -198,6 +198,7 @@ def teacher_digests(now: dt.datetime, *, email: bool = True) -> int:
                 user_id=teacher,
                 school_id=school,
                 kind=NoticeKind.DIGEST,
+                role=Role.TEACHER,
                 topic="digest",
                 key=f"digest:{school}:{day}",
                 params={
@@ -233,6 +234,7 @@ def certification_reminders(now: dt.datetime) -> int:
                     user_id=teacher,
                     school_id=school,
                     kind=NoticeKind.REMINDER,
+                    role=Role.TEACHER,
                     topic="closing",
                     key=f"closing:{window.pk}:{stage}",
                     params={
@@ -274,6 +276,7 @@ def teachers_behind_notify(
             user_id=teacher,
             school_id=school,
             kind=NoticeKind.FROM_STAFF,
+            role=Role.TEACHER,
             topic="teachers_behind",
             key=f"teachers_behind:{school}:{day}",
             params={"count": entry["count"], "oldest": entry["oldest"].isoformat()},
@@ -331,6 +334,7 @@ def homeroom_remind(
             user_id=student.user_id,
             school_id=acting.school.pk,
             kind=NoticeKind.FROM_STAFF,
+            role=Role.STUDENT,
             topic="homeroom",
             key=f"homeroom:{acting.school.pk}:{what}:{day}",
             params={"what": what, "message": message, "by": _name(acting.user)},

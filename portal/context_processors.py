@@ -8,5 +8,7 @@ def acting(request):
         "acting": context,
         "nav_links": links_for(context),
         # Called by the template only where it shows the count (one query).
-        "notices_unread": (lambda: unread_count(request.user, context.school)) if context else 0,
+        "notices_unread": (lambda: unread_count(request.user, context.school, context.role))
+        if context
+        else 0,
     }

@@ -611,3 +611,28 @@ def test_a_broker_that_does_not_answer_fails_nothing(w, make_member, monkeypatch
     assert "beat sends them later" in caplog.text
     assert Notice.objects.get(user=user).email == EmailState.PENDING
     assert notices.deliver(now=timezone.now() + dt.timedelta(seconds=1)).sent == 1
+
+
+def test_a_notice_for_a_role_shows_when_acting_in_it(w, make_member):
+    """A teacher's digest links to the queue: the same person acting as homeroom teacher
+    neither sees it nor counts it (their student-facing notices have no role to hide)."""
+    from accounts.models import Division
+    from accounts.services import membership_add
+
+    teacher = w.teacher
+    as_homeroom = membership_add(
+        school=w.school, user=teacher.user, role=Role.HOMEROOM, division=Division.DAY, by=None
+    )
+    notices.notify(
+        [
+            note(teacher.user.pk, w.school.pk, key="d", kind=NoticeKind.DIGEST, topic="digest",
+                 params={"count": 2, "oldest": "", "courses": []}, role=Role.TEACHER),
+            note(teacher.user.pk, w.school.pk, key="any"),
+        ]
+    )  # fmt: skip
+    assert notices.unread_count(teacher.user, w.school, Role.TEACHER) == 2
+    assert notices.unread_count(teacher.user, w.school, Role.HOMEROOM) == 1
+    page = english(client_for(as_homeroom)).get(reverse("notices:index")).content.decode()
+    assert "await your certification" not in page and "1 unread notice." in page
+    english(client_for(as_homeroom)).post(reverse("notices:index"), {"all": "1"})
+    assert notices.unread_count(teacher.user, w.school, Role.TEACHER) == 1

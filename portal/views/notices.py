@@ -25,7 +25,7 @@ def index(request: ActingRequest) -> HttpResponse:
     acting = request.acting
     if request.method == "POST":
         if "all" in request.POST:
-            count = notices.mark_read(request.user, acting.school)
+            count = notices.mark_read(request.user, acting.school, role=acting.role)
             messages.success(
                 request,
                 ngettext(
@@ -36,11 +36,11 @@ def index(request: ActingRequest) -> HttpResponse:
         else:
             pk = parse_id(request.POST.get("notice"))
             if pk is not None:
-                notices.mark_read(request.user, acting.school, [pk])
+                notices.mark_read(request.user, acting.school, [pk], role=acting.role)
         return redirect(request.get_full_path())
-    unread = notices.unread_count(request.user, acting.school)
+    unread = notices.unread_count(request.user, acting.school, acting.role)
     page = Paginator(
-        Notice.objects.for_user(request.user, acting.school).select_related(None), PER_PAGE
+        Notice.objects.for_user(request.user, acting.school, acting.role), PER_PAGE
     ).get_page(request.GET.get("page"))
     return render(
         request,
