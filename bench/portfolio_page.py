@@ -1,4 +1,5 @@
-"""Queries of a student's pages with 60 items, and with 6: the count must not grow.
+"""Queries of a student's pages with 60 items, and with 6: the count must not grow; and the
+portfolio page of that student under load (``portfolio_page_rps``, run in ``bench/run.py``).
 
 The portfolio page, and the selection page of the school year whose selection window the
 demo opens for grade 10 (s020 is in class 101).
@@ -6,12 +7,16 @@ demo opens for grade 10 (s020 is in class 101).
 Run in a ``manage.py shell`` against the bench database: demo student s020 gets course
 outcomes (each with a stored-file row; the page does not read the files) and diverse
 performances, half and half, in every state, then the page is requested through Django's
-test client as that student, counting the SQL queries, first with 6 items and then with 60.
+test client as that student, counting the SQL queries, first with 6 items and then with 60
+(after one request uncounted: the process keeps the school's calendar once read).
 """
 
+import re
 from collections.abc import Callable
 
 from bench.errors import BenchError
+
+ITEMS = 60
 
 SCRIPT = """
 from django.test.utils import setup_test_environment
@@ -87,6 +92,7 @@ def count():
 CourseOutcome.objects.filter(student=student).delete()
 Performance.objects.filter(student=student).delete()
 add(6)
+count()  # a warm process: what it reads once and keeps (the school's calendar) is read now
 few = count()
 add(54)
 items = CourseOutcome.objects.filter(student=student).count() + Performance.objects.filter(
@@ -111,8 +117,27 @@ def page_queries(manage: Callable[..., str], name: str) -> list[tuple[str, float
     if line is None:
         raise BenchError(f"the {name} script printed no result:\n{output[-2000:]}")
     _tag, items, few, many = line.split()
-    if int(items) != 60:
-        raise BenchError(f"the student had {items} items, not 60")
+    if int(items) != ITEMS:
+        raise BenchError(f"the student had {items} items, not {ITEMS}")
     if int(many) != int(few):
         raise BenchError(f"{name}: the page's queries grow with its items: {few} -> {many}")
     return [(name, float(many), "queries")]
+
+
+# --- the page under load (portfolio_page_rps) ---------------------------------------------------
+
+STUDENT = "s020"  # the student the script above gives 60 items
+ITEM_ANCHOR = re.compile(r'<li[^>]* id="(outcome|performance)-(\d+)"')
+
+
+def check_portfolio_page(status: int, html: str) -> None:
+    """The student's own portfolio page with the script's 60 items (each item, withdrawn or
+    not, is a list entry with its anchor), not a form or an error."""
+    if status != 200:
+        raise BenchError(f"/portfolio/ answered {status} to {STUDENT}, not 200")
+    shown = {match.groups() for match in ITEM_ANCHOR.finditer(html)}
+    if len(shown) != ITEMS:
+        raise BenchError(
+            f"/portfolio/ of {STUDENT} shows {len(shown)} of the {ITEMS} items the portfolio "
+            f"page script gave it:\n{html[:1500]}"
+        )

@@ -8,8 +8,9 @@ when every benchmark succeeded; progress goes to stderr. Exits non-zero on any f
     .venv/bin/python bench/run.py --list
 
 Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CLIENT=python (skip wrk),
-BENCH_KEEP=1 (keep the temporary folder and database), DATABASE_URL, REDIS_URL,
-CELERY_BROKER_URL (passed to the server). See bench/README.md.
+BENCH_RUSH_SECONDS (120, the rush's Locust run), BENCH_KEEP=1 (keep the temporary folder and
+database), DATABASE_URL, REDIS_URL, CELERY_BROKER_URL (passed to the server). See
+bench/README.md.
 """
 
 import argparse
@@ -36,7 +37,9 @@ from bench import (
     precheck,
     receipt,
     roster,
+    rush,
     server,
+    signin,
     uploads,
 )
 from bench.client import Browser, sign_in
@@ -166,6 +169,18 @@ def check_student_home(status: int, html: str) -> None:
         )
 
 
+@benchmark("signin")
+def sign_ins(ctx: Context) -> list[Figure]:
+    """Sign-ins per second through the real allauth form, 8 clients, production hasher."""
+    figures = signin.sign_ins(
+        ctx.server.base_url,
+        DEMO_PASSWORD,
+        seconds=ctx.seconds,
+        warmup_seconds=ctx.warmup_seconds,
+    )
+    return [Figure(*figure) for figure in figures]
+
+
 @benchmark("import_students")
 def import_students(ctx: Context) -> list[Figure]:
     """The student roster import: 3,000 students from xlsx; wall time and peak memory."""
@@ -235,6 +250,24 @@ def selection_page_queries(ctx: Context) -> list[Figure]:
     return [Figure(*f) for f in portfolio_page.page_queries(ctx.manage, "selection_page_queries")]
 
 
+@benchmark("portfolio_page", needs=("ceiling", "portfolio_page_queries"))
+def portfolio_page_load(ctx: Context) -> list[Figure]:
+    """The portfolio page of a student with 60 items, loaded like the home page."""
+    browser = ctx.browser(portfolio_page.STUDENT)  # its 60 items: portfolio_page_queries
+    page = browser.get("/portfolio/", follow=False)
+    portfolio_page.check_portfolio_page(page.status, page.text)
+    cookie = browser.cookie_header("sessionid")
+    result = ctx.measure("/portfolio/", cookie=cookie, expect_bytes=page.wire_size)
+    after = browser.get("/portfolio/", follow=False)
+    portfolio_page.check_portfolio_page(after.status, after.text)
+    ratio = result.rps / ctx.figures["ceiling_rps"].value
+    return [
+        Figure("portfolio_page_rps", result.rps, "req/s"),
+        Figure("portfolio_page_ratio", ratio, "ratio", decimals=2),
+        Figure("portfolio_page_p99_ms", result.p99_ms, "ms", decimals=1),
+    ]
+
+
 @benchmark("queue_300")
 def certification_queue(ctx: Context) -> list[Figure]:
     """The teacher's certification queue with 300 outcomes awaiting: server time, queries."""
@@ -263,6 +296,13 @@ def scheduled_notices(ctx: Context) -> list[Figure]:
 def notices_deliver(ctx: Context) -> list[Figure]:
     """Notices' e-mail: 1,000 pending notices rendered and sent (locmem backend)."""
     return [Figure(*f) for f in notices.deliver(ctx.env)]
+
+
+@benchmark("rush")
+def deadline_rush(ctx: Context) -> list[Figure]:
+    """300 students and 20 teachers at once (Locust) on docker-compose.yml's web and worker."""
+    var_dir = Path(ctx.env["PORTFOLIO_VAR_DIR"])
+    return [Figure(*f) for f in rush.rush(ctx.env, ctx.manage, var_dir)]
 
 
 # Running -------------------------------------------------------------------------------

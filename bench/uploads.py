@@ -9,6 +9,9 @@ An upload counts only when the server answers with the redirect to the portfolio
 refusal (the form again, with errors) fails the run.
 
 - ``upload_2mb_per_s``: 2 MB PDFs accepted per second, all clients together.
+- ``upload_raw_2mb_per_s``: the same clients post the same bodies to ``/bench/upload-raw/``,
+  a bench-only view that saves the file to storage as it came (no check, hash or row): the
+  ceiling of an upload through this stack. ``upload_ratio`` is the first over this one.
 - ``upload_peak_mb``: the largest peak resident memory (VmHWM) of a gunicorn worker while
   the clients upload 10 MB MP4 files; ``upload_peak_2mb_mb`` the same during the 2 MB run.
   Each worker's peak is reset (``/proc/<pid>/clear_refs``) before each run, so the two
@@ -32,6 +35,7 @@ from bench.errors import BenchError, log
 CLIENTS = 8
 STUDENTS = [f"s{n:03d}" for n in range(1, CLIENTS + 1)]
 UPLOAD_PATH = "/portfolio/outcomes/add/"
+RAW_PATH = "/bench/upload-raw/"
 PORTFOLIO_PATH = "/portfolio/"
 MB = 1024 * 1024
 
@@ -163,7 +167,10 @@ class Client:
                 f"(window or extension not in force?):\n{page.text[:1500]}"
             )
 
-    def run(self, upload: Upload, until: float) -> None:
+    def run(self, upload: Upload, until: float, raw: bool = False) -> None:
+        """Post ``upload`` until ``until``: to the upload form, or with ``raw`` to the bare
+        view that only stores the file (the same body, the same connection handling)."""
+        path = RAW_PATH if raw else UPLOAD_PATH
         fields = {
             "csrfmiddlewaretoken": self._token,
             "enrolment": self.enrolment,
@@ -180,19 +187,23 @@ class Client:
         conn = http.client.HTTPConnection(self.browser.host, self.browser.port, timeout=120)
         try:
             while time.monotonic() < until:
-                conn.request("POST", UPLOAD_PATH, body=body, headers=headers)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
                 text = response.read()
                 location = response.getheader("Location") or ""
-                if response.status != 302 or not location.startswith(PORTFOLIO_PATH):
+                if raw:
+                    stored = response.status == 201
+                else:
+                    stored = response.status == 302 and location.startswith(PORTFOLIO_PATH)
+                if not stored:
                     self.failure = (
-                        f"POST {UPLOAD_PATH} answered {response.status} {location!r}:\n"
+                        f"POST {path} answered {response.status} {location!r}:\n"
                         f"{text[:1500].decode(errors='replace')}"
                     )
                     return
                 self.accepted += 1
         except (OSError, http.client.HTTPException) as exc:
-            self.failure = f"POST {UPLOAD_PATH}: {exc.__class__.__name__}: {exc}"
+            self.failure = f"POST {path}: {exc.__class__.__name__}: {exc}"
         finally:
             conn.close()
 
@@ -229,10 +240,14 @@ class Workers:
         return max(peaks)
 
 
-def _load(clients: list[Client], upload: Upload, seconds: float) -> tuple[int, float]:
+def _load(
+    clients: list[Client], upload: Upload, seconds: float, raw: bool = False
+) -> tuple[int, float]:
+    for client in clients:
+        client.accepted = 0
     started = time.monotonic()
     until = started + seconds
-    threads = [threading.Thread(target=c.run, args=(upload, until)) for c in clients]
+    threads = [threading.Thread(target=c.run, args=(upload, until, raw)) for c in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -271,18 +286,25 @@ def uploads(
     if accepted == 0:
         raise BenchError("no 2 MB upload was accepted")
 
+    log(f"posting the same 2 MB PDFs to {RAW_PATH} with {CLIENTS} clients for {seconds:g} s")
+    raw_stored, raw_elapsed = _load(clients, small, seconds, raw=True)
+    if raw_stored == 0:
+        raise BenchError(f"no 2 MB upload was stored by {RAW_PATH}")
+    per_s, raw_per_s = accepted / elapsed, raw_stored / raw_elapsed
+
     large = Upload("media", "video.mp4", "video/mp4", make_mp4(10 * MB - 64 * 1024))
-    for client in clients:
-        client.accepted = 0
     workers.reset_peaks()
     log(f"uploading 10 MB MP4 files with {CLIENTS} clients for {seconds:g} s")
     large_accepted, _ = _load(clients, large, seconds)
     if large_accepted == 0:
         raise BenchError("no 10 MB upload was accepted")
     peak_large = workers.peak_mb()
-    log(f"{accepted} x 2 MB in {elapsed:.1f} s; {large_accepted} x 10 MB")
+    log(f"{accepted} x 2 MB in {elapsed:.1f} s; {raw_stored} x 2 MB stored raw in "
+        f"{raw_elapsed:.1f} s; {large_accepted} x 10 MB")  # fmt: skip
     return [
-        ("upload_2mb_per_s", accepted / elapsed, "uploads/s", 1),
+        ("upload_2mb_per_s", per_s, "uploads/s", 1),
+        ("upload_raw_2mb_per_s", raw_per_s, "uploads/s", 1),
+        ("upload_ratio", per_s / raw_per_s, "ratio", 2),
         ("upload_peak_2mb_mb", peak_small, "MB", 0),
         ("upload_peak_mb", peak_large, "MB", 0),
     ]

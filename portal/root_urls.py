@@ -1,4 +1,4 @@
-"""Pages outside the ``portal`` namespace: the home page, the health check, the bench view."""
+"""Pages outside the ``portal`` namespace: the home page, the health check, the bench views."""
 
 from django.conf import settings
 from django.urls import path
@@ -10,4 +10,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
 ]
 if settings.BENCH_VIEWS:
-    urlpatterns.append(path("bench/bare/", home.bare, name="bench_bare"))
+    urlpatterns += [
+        path("bench/bare/", home.bare, name="bench_bare"),
+        path("bench/upload-raw/", home.bench_upload_raw, name="bench_upload_raw"),
+    ]

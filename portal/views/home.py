@@ -1,8 +1,13 @@
 """Each role's home page: the phase banner and the counters that role needs."""
 
+import uuid
+
+from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
@@ -45,3 +50,16 @@ def home(request: ActingRequest) -> HttpResponse:
 def bare(request: HttpRequest) -> HttpResponse:
     """Mounted only for benchmarks: the ceiling of the stack, a view that does nothing."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+@csrf_exempt
+@require_POST
+def bench_upload_raw(request: HttpRequest) -> HttpResponse:
+    """Mounted only for benchmarks: a multipart upload saved to storage as it came, with no
+    check, no hash and no row; the ceiling of an upload (``bench/uploads.py``)."""
+    field = next(iter(request.FILES), None)
+    upload = request.FILES.get(field) if field is not None else None
+    if upload is None:
+        return HttpResponse(b"no file", status=400, content_type="text/plain")
+    saved = default_storage.save(f"bench/{uuid.uuid4().hex}", upload)
+    return HttpResponse(saved.encode(), status=201, content_type="text/plain")
