@@ -83,6 +83,14 @@ def real_worker(
         **(env or {}),
     }
     environment.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    # The celery command takes BROKER_URL and RESULT_BACKEND from the environment before the
+    # settings (its --broker and --result-backend options): a caller's (CI exports one) must
+    # not win over the broker this worker is given.
+    environment["BROKER_URL"] = environment["CELERY_BROKER_URL"]
+    if environment.get("CELERY_RESULT_BACKEND"):
+        environment["RESULT_BACKEND"] = environment["CELERY_RESULT_BACKEND"]
+    else:
+        environment.pop("RESULT_BACKEND", None)
     hostname = f"{name}-{os.getpid()}@%h"
     with tempfile.NamedTemporaryFile("w+", prefix="celery-worker-", suffix=".log") as log:
         process = subprocess.Popen(
