@@ -141,11 +141,10 @@ def _window_scope(windows: Iterable[Window]) -> Q:
     return scope
 
 
-def _awaiting_by_teacher(scope: Q) -> QuerySet:
+def _awaiting_by_teacher(outcomes: QuerySet[CourseOutcome]) -> QuerySet:
     """(school, teacher, course) → awaiting count and the oldest wait, in one query."""
     return (
-        CourseOutcome.objects.filter(scope, state=OutcomeState.SUBMITTED)
-        .filter(enrolment__course__teachers__isnull=False)
+        outcomes.filter(state=OutcomeState.SUBMITTED, enrolment__course__teachers__isnull=False)
         .values("school_id", "enrolment__course__teachers", "enrolment__course__name")
         .annotate(count=Count("pk"), oldest=Min("updated_at"))
         .order_by()
@@ -188,7 +187,7 @@ def teacher_digests(now: dt.datetime, *, email: bool = True) -> int:
     windows = _open_certification_windows(now)
     if not windows:
         return 0
-    found = _by_teacher(_awaiting_by_teacher(_window_scope(windows)))
+    found = _by_teacher(_awaiting_by_teacher(CourseOutcome.objects.filter(_window_scope(windows))))
     teachers = _active_teachers(found)
     queue = reverse("certification:queue")
     day = local.date().isoformat()
@@ -226,7 +225,9 @@ def certification_reminders(now: dt.datetime) -> int:
         stage = remind_stage(window.ends_at, now)
         if stage is None:
             continue
-        found = _by_teacher(_awaiting_by_teacher(_window_scope([window])))
+        found = _by_teacher(
+            _awaiting_by_teacher(CourseOutcome.objects.filter(_window_scope([window])))
+        )
         teachers = _active_teachers(found)
         written += notify(
             (
@@ -262,13 +263,7 @@ def teachers_behind_notify(
     from portfolio.audit import audit_write
 
     now = now or timezone.now()
-    rows = (
-        outcomes.filter(state=OutcomeState.SUBMITTED, enrolment__course__teachers__isnull=False)
-        .values("school_id", "enrolment__course__teachers", "enrolment__course__name")
-        .annotate(count=Count("pk"), oldest=Min("updated_at"))
-        .order_by()
-    )
-    found = _by_teacher(rows)
+    found = _by_teacher(_awaiting_by_teacher(outcomes))
     teachers = _active_teachers(found)
     day = timezone.localtime(now).date().isoformat()
     notes = [
