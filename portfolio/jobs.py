@@ -10,6 +10,14 @@ succeeds, the job stays queued) or whose message was lost with the broker is sen
 ``jobs_requeue`` (beat, every minute) once it has waited ``REQUEUE_AFTER``; sending it
 twice is harmless, since only one delivery can claim it.
 
+A worker killed while it runs a job (a deploy, the machine out of memory, the task's hard time
+limit) leaves the job "running": while a worker runs a job it marks the row every
+``HEARTBEAT`` from a thread of its own, and ``jobs_recover`` (with ``jobs_requeue``, every
+minute) finds the running jobs whose mark is older than ``LOST_AFTER``. A kind registered
+with ``retry=True`` (its work is all-or-nothing, like an import applied in one transaction,
+or only produces a file) is queued and sent again, up to ``MAX_ATTEMPTS`` runs; any other,
+or one that lost its worker every time, fails with ``WorkerLost``'s reason.
+
 A job that fails keeps a code, not the exception's text: its page says why in the
 language of whoever reads it, the known reasons (``JobFailure`` subclasses) in their own
 words and anything else as a failure the platform's administrators can find in the log,
@@ -18,12 +26,14 @@ where the exception goes.
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.core.cache import cache
 from django.core.files.base import File
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from django.utils import timezone
@@ -38,6 +48,7 @@ from portfolio.models import Job, JobStatus, School
 Handler = Callable[[Job, Callable[[int, int], None]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
 RESULT_TEMPLATES: dict[str, str] = {}
+RETRIED: set[str] = set()  # kinds run again when their worker is lost
 logger = logging.getLogger(__name__)
 
 
@@ -60,18 +71,32 @@ class JobFailure(Exception):
         JobFailure.known[cls.code] = cls
 
 
+class WorkerLost(JobFailure):
+    code = "worker_lost"
+    text = _(
+        "The server running it stopped before it finished. Start it again; if it stops "
+        "again, tell the platform's administrators."
+    )
+
+
 def failure_text(code: str) -> str:
     """What a failed job's page says for the code the job keeps, in the active language."""
     return str(JobFailure.known.get(code, JobFailure).text)
 
 
-def job_handler(kind: str, *, result_template: str = "") -> Callable[[Handler], Handler]:
-    """Register ``kind``; ``result_template`` renders ``job.result`` on the job's page."""
+def job_handler(
+    kind: str, *, result_template: str = "", retry: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register ``kind``; ``result_template`` renders ``job.result`` on the job's page;
+    ``retry``: the handler may run again after a worker died in it (it changes nothing until
+    one transaction at its end, or only writes its result file)."""
 
     def register(function: Handler) -> Handler:
         HANDLERS[kind] = function
         if result_template:
             RESULT_TEMPLATES[kind] = result_template
+        if retry:
+            RETRIED.add(kind)
         return function
 
     return register
@@ -154,14 +179,55 @@ def jobs_requeue(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
+# A running job's row is marked this often; one whose mark is LOST_AFTER old lost its worker.
+HEARTBEAT = dt.timedelta(seconds=15)
+LOST_AFTER = dt.timedelta(seconds=90)
+MAX_ATTEMPTS = 2
+
+
+class _Heartbeat(threading.Thread):
+    """Marks a running job's row every HEARTBEAT on a connection of its own, so that the
+    mark is seen while the job's own work is in an open transaction (an import applied in
+    one), and stops with the process that runs the job. Not on SQLite, whose one writer at
+    a time it would hold up (SQLite runs jobs in the request, never on a worker)."""
+
+    def __init__(self, job_id: int):
+        super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
+        self.job_id = job_id
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.wait(HEARTBEAT.total_seconds()):
+                Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        except Exception:
+            logger.exception("job %s: heartbeat failed", self.job_id)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> "_Heartbeat":
+        if connection.vendor != "sqlite":
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.done.set()
+        if self.is_alive():
+            self.join()
+
+
 def job_run(job_id: int) -> None:
     """Run a queued job once; a second delivery finds it claimed and does nothing."""
+    now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         return
     job = Job.objects.get(pk=job_id)
+    attempt = job.attempts
     last = {"percent": -1}
 
     def progress(done: int, total: int) -> None:
@@ -171,21 +237,52 @@ def job_run(job_id: int) -> None:
             Job.objects.filter(pk=job.pk).update(progress=percent)
 
     try:
-        result = HANDLERS[job.kind](job, progress)
+        with _Heartbeat(job.pk):
+            result = HANDLERS[job.kind](job, progress)
     except Exception as exc:
         # The reason's code is kept on the job for its page, the exception goes to the
         # log; not raised again, since retrying a failed import or export would only fail
         # the same way.
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        Job.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED,
-            finished_at=timezone.now(),
-            message=exc.code if isinstance(exc, JobFailure) else "",
-        )
+        code = exc.code if isinstance(exc, JobFailure) else ""
+        _finish(job.pk, attempt, status=JobStatus.FAILED, message=code)
         return
-    Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now(), result=result
+    _finish(job.pk, attempt, status=JobStatus.SUCCEEDED, progress=100, result=result)
+
+
+def _finish(job_id: int, attempt: int, **fields: Any) -> None:
+    """End this run of a job; not one that jobs_recover took back from a worker it thought
+    lost meanwhile (the job's later run decides its outcome)."""
+    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempts=attempt).update(
+        finished_at=timezone.now(), heartbeat_at=None, **fields
     )
+
+
+def jobs_recover(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """The running jobs whose worker is gone (no heartbeat for LOST_AFTER): queued and sent
+    again if their kind may run again and they have runs left, failed with WorkerLost
+    otherwise. Each change is conditional on the mark read, so a worker that was only slow
+    and marks the row meanwhile keeps its job. (requeued, failed)."""
+    now = now or timezone.now()
+    lost = list(
+        Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - LOST_AFTER)
+        .order_by("heartbeat_at")
+        .values_list("pk", "kind", "attempts", "heartbeat_at")[:REQUEUE_BATCH]
+    )
+    requeued = failed = 0
+    for pk, kind, attempts, mark in lost:
+        still_lost = Job.objects.filter(pk=pk, status=JobStatus.RUNNING, heartbeat_at=mark)
+        if kind in RETRIED and attempts < MAX_ATTEMPTS:
+            if still_lost.update(status=JobStatus.QUEUED, progress=0, heartbeat_at=None):
+                requeued += 1
+                logger.warning("job %s (%s) lost its worker: run again", pk, kind)
+                job_send(pk)
+        elif still_lost.update(
+            status=JobStatus.FAILED, finished_at=now, heartbeat_at=None, message=WorkerLost.code
+        ):
+            failed += 1
+            logger.error("job %s (%s) lost its worker after %d runs: failed", pk, kind, attempts)
+    return requeued, failed
 
 
 JOB_FILE_DAYS = 7

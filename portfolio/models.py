@@ -370,9 +370,21 @@ class Job(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While a worker runs the job it marks the row every HEARTBEAT seconds (portfolio.jobs):
+    # a running job whose mark is old lost its worker, and jobs_recover runs it again or
+    # fails it. ``attempts`` counts the runs started.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["heartbeat_at"],
+                name="job_running_heartbeat",
+                condition=models.Q(status="running"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"

@@ -30,7 +30,9 @@ def purge_job_files() -> int:
 @shared_task(time_limit=120, soft_time_limit=100, ignore_result=True)
 def requeue_jobs() -> int:
     """Beat runs this every minute: jobs whose task never reached the broker (it was down when
-    they were started) or was lost with it are sent again; each still runs once."""
-    from portfolio.jobs import jobs_requeue
+    they were started) or was lost with it are sent again; each still runs once. Jobs whose
+    worker died under them are run again or failed (portfolio.jobs.jobs_recover)."""
+    from portfolio.jobs import jobs_recover, jobs_requeue
 
+    jobs_recover()
     return jobs_requeue()

@@ -18,11 +18,11 @@ def _fraction(progress: Callable[[int, int], None]) -> Callable[[float], None]:
     return lambda fraction: progress(int(fraction * 1000), 1000)
 
 
-@job_handler(imports.PREVIEW_JOB, result_template=RESULT_TEMPLATE)
+@job_handler(imports.PREVIEW_JOB, result_template=RESULT_TEMPLATE, retry=True)
 def import_preview(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     return imports.run_preview_job(job, _fraction(progress))
 
 
-@job_handler(imports.APPLY_JOB, result_template=RESULT_TEMPLATE)
+@job_handler(imports.APPLY_JOB, result_template=RESULT_TEMPLATE, retry=True)
 def import_apply(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     return imports.run_apply_job(job, _fraction(progress))

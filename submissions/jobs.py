@@ -17,12 +17,12 @@ from submissions import export
 from submissions.services import packages, precheck, receipts
 
 
-@job_handler(export.EXPORT_JOB)
+@job_handler(export.EXPORT_JOB, retry=True)
 def portfolio_export(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     return export.export_build(job, progress)
 
 
-@job_handler(precheck.PRECHECK_JOB)
+@job_handler(precheck.PRECHECK_JOB, retry=True)
 def roster_precheck(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
         return precheck.precheck_build(job, progress)
@@ -46,7 +46,7 @@ def receipt_fetch(job: Job, progress: Callable[[int, int], None]) -> dict[str, A
         return receipts.fetch_job(job, progress)
 
 
-@job_handler(receipts.LETTERS_JOB)
+@job_handler(receipts.LETTERS_JOB, retry=True)
 def receipt_letters(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
         return receipts.letters_job(job, progress)
