@@ -568,3 +568,33 @@ def test_two_upload_requests_at_cap_minus_one_accept_exactly_one(
     assert CourseOutcome.objects.count() == 2
     assert StoredFile.objects.count() == 2
     assert len(stored_files(storage_dir)) == 1  # the row made by world.row() has no file
+
+
+# --- the upload's reads (issue 13: the upload path from the school's calendar) ----------------
+
+
+def test_an_upload_reads_the_same_few_rows_whatever_the_student_has(
+    world, alice, django_assert_max_num_queries
+):
+    for name in ("Biology", "Chemistry", "History", "Music"):
+        world.enrol(world.student, world.term1, name)
+    alice.post(ADD, form_data(world))
+    # Session, user, membership, student, enrolments, extensions, places used, the cap
+    # looked at, then under the lock: student, cap, stored file, outcome, audit.
+    with django_assert_max_num_queries(15):
+        response = alice.post(ADD, form_data(world, title="Second"))
+    assert response.status_code == 302
+    assert CourseOutcome.objects.count() == 2
+
+
+def test_a_window_closed_after_the_page_was_read_refuses_the_upload_at_once(world, alice):
+    page = alice.get(ADD).content.decode()
+    assert '<form method="post" enctype' in page
+    # The registry closes the window a minute ago, between the page and the post.
+    world.window.ends_at = timezone.now() - dt.timedelta(minutes=1)
+    world.window.save()
+    response = english(alice).post(ADD, form_data(world))
+    assert "Nothing was uploaded: the outcome-upload window is not open for you." in (
+        response.content.decode()
+    )
+    assert CourseOutcome.objects.count() == 0

@@ -6,11 +6,15 @@ fields. The fields say the school's limits in words and give the browser hints (
 the counter's maximum) so a student rarely meets a refusal at all.
 """
 
+from typing import Any
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portfolio.forms import Form, model_choice_field
+from portfolio.forms import Form
 from portfolio.models import SchoolPolicy
 from records.models import CourseEnrolment
 from submissions.files import TYPE_LABELS, format_size, human_list, mb_to_bytes
@@ -42,9 +46,9 @@ def setup_text_fields(
     form: forms.Form, enrolments: list[CourseEnrolment], policy: SchoolPolicy
 ) -> None:
     """The courses to choose from, and the limits of the title and the description."""
-    model_choice_field(form, "enrolment").queryset = CourseEnrolment.objects.filter(
-        pk__in=[e.pk for e in enrolments]
-    ).select_related("course__term__school_year")
+    field = form.fields["enrolment"]
+    assert isinstance(field, CourseChoice)
+    field.listed = list(enrolments)
     form.fields["title"].help_text = gettext(
         "At most %(max)s characters. For example: Measuring g with a pendulum."
     ) % {"max": TITLE_MAX}
@@ -78,7 +82,32 @@ def setup_file_fields(form: forms.Form, policy: SchoolPolicy) -> None:
         field.widget.attrs.update({"accept": _accept(types), "data-max-bytes": mb_to_bytes(max_mb)})
 
 
+class _Listed(ModelChoiceIterator):
+    """A CourseChoice's options: the enrolments the page has read, in their order."""
+
+    field: "CourseChoice"
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for enrolment in self.field.listed:
+            yield self.choice(enrolment)
+
+    def __len__(self) -> int:
+        return len(self.field.listed) + (self.field.empty_label is not None)
+
+    def __bool__(self) -> bool:
+        return self.field.empty_label is not None or bool(self.field.listed)
+
+
 class CourseChoice(forms.ModelChoiceField):
+    """One of the student's courses open for upload: offered and checked from the list of
+    enrolments (``listed``, loaded with their terms) the page already has, with no query of
+    its own. The service checks the enrolment again."""
+
+    iterator = _Listed
+    listed: list[CourseEnrolment] = []
+
     def label_from_instance(self, obj: CourseEnrolment) -> str:
         term = obj.course.term
         return gettext("%(course)s · %(year)s school year, term %(term)s") % {
@@ -86,6 +115,18 @@ class CourseChoice(forms.ModelChoiceField):
             "year": term.school_year.roc_year,
             "term": term.number,
         }
+
+    def to_python(self, value: Any) -> CourseEnrolment | None:
+        if value in self.empty_values:
+            return None
+        chosen = next((e for e in self.listed if str(e.pk) == str(value)), None)
+        if chosen is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return chosen
 
 
 class OutcomeTextForm(Form):

@@ -145,13 +145,20 @@ def outcome_upload(
     save_as_draft: bool = False,
     by: "ActingContext | None",
     now: dt.datetime | None = None,
+    book: WindowBook | None = None,
 ) -> CourseOutcome:
-    """A student's course outcome for a credited course taken that term, with its file(s)."""
-    now = now or timezone.now()
+    """A student's course outcome for a credited course taken that term, with its file(s).
+
+    The window and the policy come from the database, or from ``book`` (the school's
+    calendar as this request found it, and the student's extensions) when the caller has
+    one for the same student and moment."""
+    if book is not None and book.student.pk != student.pk:
+        raise ValueError("a window book of another student")
+    now = book.now if book is not None else (now or timezone.now())
     _check_enrolment(student, enrolment)
     term = enrolment.course.term
-    _window_for(enrolment, student, now).raise_if_closed()
-    policy = policy_for(term)
+    _window_for(enrolment, student, now, book).raise_if_closed()
+    policy = book.policy(term.school_year) if book is not None else policy_for(term)
     cap = policy.outcome_upload_cap_per_term
     # A first look without a lock, so a student at the cap hears it before anything else;
     # the count that decides is taken again below with the student's row locked.
@@ -593,7 +600,9 @@ def outcome_slots(
     if not live:
         return []
     live.sort(key=lambda t: (t.school_year.roc_year, t.number))
-    if policies is None:
+    if policies is None and book is not None:
+        policies = {t.school_year_id: book.policy(t.school_year) for t in live}
+    elif policies is None:
         policies = policies_for_years(student.school, {t.school_year for t in live})
     used = dict(
         CourseOutcome.objects.filter(student=student, enrolment__course__term__in=live)
@@ -677,6 +686,11 @@ class UploadOptions:
 
 
 def upload_options(
-    student: Student, *, now: dt.datetime, enrolments: list[CourseEnrolment] | None = None
+    student: Student,
+    *,
+    now: dt.datetime,
+    enrolments: list[CourseEnrolment] | None = None,
+    book: WindowBook | None = None,
 ) -> UploadOptions:
-    return UploadOptions(slots=outcome_slots(student, now=now, enrolments=enrolments), now=now)
+    slots = outcome_slots(student, now=now, enrolments=enrolments, book=book)
+    return UploadOptions(slots=slots, now=now)

@@ -15,7 +15,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from portfolio.calendar import calendar_of
-from portfolio.models import SchoolPolicy, Term, Window, WindowKind
+from portfolio.models import SchoolPolicy, SchoolYear, Term, Window, WindowKind
 from records.models import Student
 from submissions.models import ExtensionKind, WindowExtension
 
@@ -167,8 +167,19 @@ class WindowBook:
     def __init__(self, student: Student, now: dt.datetime) -> None:
         self.student = student
         self.now = now
-        self.windows = calendar_of(student.school).windows
+        self.calendar = calendar_of(student.school)
+        self.windows = self.calendar.windows
         self._extensions: list[WindowExtension] | None = None
+
+    def policy(self, school_year: SchoolYear) -> SchoolPolicy:
+        """The year's policy from the calendar (the national defaults if it has none), as
+        ``policy_for_year`` reads it."""
+        year = next((y for y in self.calendar.years if y.pk == school_year.pk), None)
+        try:
+            found = year.policy if year is not None else None
+        except SchoolPolicy.DoesNotExist:
+            found = None
+        return found or SchoolPolicy(school=self.student.school, school_year=school_year)
 
     @property
     def extensions(self) -> list[WindowExtension]:

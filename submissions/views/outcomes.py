@@ -35,7 +35,7 @@ from submissions.forms.outcomes import OutcomeFilesForm, OutcomeTextForm, Outcom
 from submissions.models import CourseOutcome, OutcomeState
 from submissions.selectors import outcome_item, outcome_item_for, portfolio_for
 from submissions.services import outcomes as outcome_services
-from submissions.services.windows import policy_for
+from submissions.services.windows import WindowBook, policy_for
 from submissions.upload_handlers import (
     add_too_large_error,
     limit_upload_size,
@@ -76,14 +76,21 @@ def add(request: ActingRequest) -> HttpResponse:
     student = get_own_student(request.acting)
     if student is None:
         return render(request, NOT_LINKED, {"title": _("Add a course outcome")})
-    options = outcome_services.upload_options(student, now=timezone.now())
+    # The school's windows and policies from its calendar (current: the school row came with
+    # this request's membership) and the student's extensions, read once for the page and
+    # the upload's checks.
+    book = WindowBook(student, timezone.now())
+    options = outcome_services.upload_options(student, now=book.now, book=book)
     limit_upload_size(request, max_bytes=options.max_upload_bytes)
-    return _add(request, student, options)
+    return _add(request, student, options, book)
 
 
 @csrf_protect
 def _add(
-    request: ActingRequest, student: Student, options: outcome_services.UploadOptions
+    request: ActingRequest,
+    student: Student,
+    options: outcome_services.UploadOptions,
+    book: WindowBook,
 ) -> HttpResponse:
     form = None
     refused = request.method == "POST" and not options.can_upload
@@ -91,7 +98,7 @@ def _add(
         kwargs: dict[str, Any] = {"enrolments": options.enrolments, "policy": options.policy}
         if request.method == "POST" and options.can_upload:
             form = OutcomeUploadForm(request.POST, request.FILES, **kwargs)
-            if outcome := _upload(request, student, form, options.policy):
+            if outcome := _upload(request, student, form, options.policy, book):
                 return upload_done(request, _portfolio_url(outcome))
         else:
             wanted = request.GET.get("enrolment", "")
@@ -105,7 +112,11 @@ def _add(
 
 
 def _upload(
-    request: ActingRequest, student: Student, form: OutcomeUploadForm, policy: SchoolPolicy
+    request: ActingRequest,
+    student: Student,
+    form: OutcomeUploadForm,
+    policy: SchoolPolicy,
+    book: WindowBook,
 ) -> CourseOutcome | None:
     """The outcome uploaded, or None with the reasons on the form."""
     if add_too_large_error(request, form, policy):
@@ -125,6 +136,7 @@ def _upload(
             media=data["media"],
             save_as_draft=draft,
             by=request.acting,
+            book=book,
         )
     except ValidationError as exc:
         apply_errors(form, exc)
