@@ -2,7 +2,8 @@
 
 A user picks it once after signing in (or it is picked for them when there is only
 one choice); it lives in the session and is checked again on every request, so a
-membership switched off or a deputyship that ended stops working at once.
+membership switched off, a deputyship that ended or a school the platform operator suspended
+stops working at once (and works again as soon as it is resumed).
 """
 
 import dataclasses
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import STAFF_ROLES, Deputy, Membership, User
+from accounts.platform import in_service
 from portfolio.models import School
 
 SESSION_KEY = "acting"
@@ -70,13 +72,15 @@ class ActingRequest(SignedInRequest):
 def contexts_for(user: User) -> list[ActingContext]:
     """Every context the user may act in today: own memberships, then deputyships."""
     memberships = list(
-        Membership.objects.active().filter(user=user, school__isnull=False).select_related("school")
+        in_service(Membership.objects.active())
+        .filter(user=user, school__isnull=False)
+        .select_related("school")
     )
     found = [ActingContext(user=user, membership=m) for m in memberships]
     deputyships = Deputy.objects.in_force_on(timezone.localdate()).filter(deputy=user)
     for deputy in deputyships.select_related("principal", "school"):
         principal_membership = (
-            Membership.objects.active()
+            in_service(Membership.objects.active())
             .filter(
                 user=deputy.principal,
                 school=deputy.school,
@@ -100,7 +104,7 @@ def resolve(request: HttpRequest) -> ActingContext | None:
     if not isinstance(stored, dict):
         return None
     membership = (
-        Membership.objects.active()
+        in_service(Membership.objects.active())
         .filter(pk=stored.get("membership"))
         .select_related("school")
         .first()
@@ -135,3 +139,19 @@ def remember(request: HttpRequest, context: ActingContext) -> None:
         "membership": context.membership.pk,
         "deputy": context.deputy.pk if context.deputy else None,
     }
+
+
+def suspended_school_for(user: User) -> School | None:
+    """The suspended school that keeps ``user`` out: one they are a member of, when they have
+    no other school or role to act in; None otherwise (and for the platform operator)."""
+    if user.is_superuser:
+        return None
+    membership = (
+        Membership.objects.active()
+        .filter(user=user, school__suspended_at__isnull=False)
+        .select_related("school")
+        .first()
+    )
+    if membership is None or contexts_for(user):
+        return None
+    return membership.school

@@ -1,4 +1,4 @@
-"""Audit actions of members, roles and deputies."""
+"""Audit actions of members, roles and deputies, and of the platform operator."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -17,5 +17,15 @@ register_actions(
         "deputy.create": _("Deputy appointed"),
         "deputy.update": _("Deputyship changed"),
         "deputy.delete": _("Deputyship removed"),
+    },
+)
+
+register_actions(
+    "platform",
+    _("Platform operator"),
+    {
+        "school.suspend": _("School suspended by the platform operator"),
+        "school.resume": _("School resumed by the platform operator"),
+        "school.admin_invite": _("Sign-in link sent to a school administrator"),
     },
 )

@@ -36,6 +36,12 @@ class School(models.Model):
     # Raised with every change to the school's years, terms, policies or windows, in the same
     # transaction (portfolio.calendar): what each process keeps of them is keyed by it.
     calendar_version = models.PositiveIntegerField(default=0, editable=False)
+    # Set by the platform operator (accounts.platform): while set, no member acts in the
+    # school; nothing of it is deleted, and resuming clears both at once.
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True, editable=False)
+    suspended_reason = models.CharField(
+        _("reason for the suspension"), max_length=500, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["code"]
@@ -43,6 +49,10 @@ class School(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     def display_name(self, language: str) -> str:
         return self.name_en if language == "en" and self.name_en else self.name

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("portal.homeroom_urls")),
     path("", include("portal.progress_urls")),
     path("", include("portal.notices_urls")),
+    path("", include("portal.operator_urls")),
     path("", include("records.urls.imports")),
     path("", include("records.urls.staff")),
     path("", include("records.urls.student")),

@@ -4,11 +4,12 @@ import uuid
 
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts import acting
 from accounts.acting import ActingRequest
 from accounts.decorators import acting_required
 from accounts.models import Role
@@ -18,8 +19,17 @@ from portfolio.lib import roc
 from records.models import Student
 
 
+def home(request: HttpRequest) -> HttpResponse:
+    """The acting role's home; a platform operator (superuser) with no school of their own
+    lands on the operator's pages instead of being asked to pick a role."""
+    user = request.user
+    if user.is_authenticated and user.is_superuser and not acting.contexts_for(user):
+        return redirect("operator:index")
+    return role_home(request)
+
+
 @acting_required()
-def home(request: ActingRequest) -> HttpResponse:
+def role_home(request: ActingRequest) -> HttpResponse:
     context = request.acting
     now = timezone.now()
     year = calendar_of(context.school).year(roc.school_year_of(timezone.localdate(now)))
