@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test quick install install-dev migrate messages lint format bench prodcheck worker beat clean
+.PHONY: run test quick install install-dev migrate messages lint format bench prodcheck drill worker beat clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ bench: install-dev messages
 # and an S3 server, then used (deploy/prodcheck.py says what it checks).
 prodcheck: install-dev
 	$(PY) deploy/prodcheck.py
+
+# The restore drill: the demo and uploaded files backed up (pg_dump, the bucket copied),
+# wiped, restored and checked row by row and file by file, then signed in to
+# (deploy/drill.py says what it checks). Its own database on DATABASE_URL's server.
+drill: install-dev
+	$(PY) -m deploy.drill
 
 worker: install
 	$(VENV)/bin/celery -A portfolio worker --loglevel=info

@@ -100,8 +100,9 @@ class Locals:
     """What stands in, on this machine, for the compose services the app talks to."""
 
     database_url: str
-    cache_url: str
-    broker_url: str
+    # None: no Redis stand-in; the settings then cache in-process and run tasks eagerly.
+    cache_url: str | None
+    broker_url: str | None
     s3_endpoint: str
     secrets_dir: Path
     var_dir: Path
@@ -129,7 +130,10 @@ def localize(environment: dict[str, str], compose: dict, local: Locals) -> dict[
             )
         if service not in compose["services"]:
             raise CheckFailed(f"docker-compose.yml has no {service} service")
-        env[name] = value
+        if value is None:
+            del env[name]
+        else:
+            env[name] = value
     for name, value in list(env.items()):
         if value.startswith("/run/secrets/"):
             secret = value.removeprefix("/run/secrets/")
@@ -189,6 +193,13 @@ def build_steps(compose: dict) -> list[str]:
     return steps
 
 
+def bucket_versioning(compose: dict) -> bool:
+    """Whether the s3-bucket service turns versioning on for the app's bucket."""
+    bucket = compose["x-app"]["environment"]["S3_BUCKET"]
+    setup = " ".join(compose["services"]["s3-bucket"]["entrypoint"].split())
+    return f"mc version enable store/{bucket}" in setup
+
+
 def settings_read(env: dict[str, str]) -> set[str]:
     """The variables the settings asked for, starting with ``env`` alone (and PATH)."""
     code = "import json, django.conf as c; c.settings.INSTALLED_APPS; from portfolio.env import READ; print(json.dumps(sorted(READ)))"
@@ -239,6 +250,7 @@ class Stack:
     env: dict[str, str]
     workdir: Path
     processes: list[Process] = field(default_factory=list)
+    stopped: list[Process] = field(default_factory=list)  # stopped on purpose, logs kept
 
     def run(self, name: str, argv: list[str], timeout: int = 300, build: bool = False) -> str:
         """Run a command to its end; a build step sees no runtime environment (as in the
@@ -271,18 +283,30 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def stop(self) -> None:
-        for process in reversed(self.processes):
+    def build(self, compose: dict) -> None:
+        """The image's build steps, as `docker compose build` runs them."""
+        for step in build_steps(compose):
+            build = step.replace("/tmp/build", str(self.workdir / "build"))
+            self.run("build", ["sh", "-c", build], timeout=600, build=True)
+
+    def stop(self, only: Process | None = None) -> None:
+        """Stop every process (the last started first), or only one (kept in the logs)."""
+        stopping = [only] if only else list(reversed(self.processes))
+        for process in stopping:
             if process.popen.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for process in self.processes:
+        for process in stopping:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             if process.popen.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.popen.pid, signal.SIGKILL)
+        if only:
+            only.popen.wait()
+            self.stopped.append(only)
+            self.processes.remove(only)
 
     def check_alive(self) -> None:
         for process in self.processes:
@@ -291,7 +315,7 @@ class Stack:
 
     def logs(self) -> str:
         parts = []
-        for process in self.processes:
+        for process in [*self.stopped, *self.processes]:
             text = process.log.read_text(errors="replace") if process.log.exists() else ""
             parts.append(f"----- {process.name} (last lines) -----\n{text[-2500:]}")
         return "\n".join(parts)
@@ -356,26 +380,36 @@ def start_s3(stack: Stack, port: int) -> str:
         "s3 (moto)", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     )
     endpoint = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _answers(endpoint), "moto's S3 server", stack, seconds=60)
+    wait_for(lambda: answers(endpoint), "moto's S3 server", stack, seconds=60)
     return endpoint
 
 
-def create_bucket(env: dict[str, str]) -> None:
-    """What the s3-bucket service does: a private bucket the app stores into."""
+def s3_client(env: dict[str, str]):
+    """A boto3 client for the store, with the app's own credentials."""
     import boto3
 
     secret = Path(env["S3_SECRET_ACCESS_KEY_FILE"]).read_text().strip()
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=env["S3_ENDPOINT_URL"],
         region_name=env["S3_REGION"],
         aws_access_key_id=env["S3_ACCESS_KEY_ID"],
         aws_secret_access_key=secret,
     )
+
+
+def create_bucket(env: dict[str, str], *, versioning: bool) -> None:
+    """What the s3-bucket service does: a private bucket the app stores into, versioned
+    when the compose file's setup turns versioning on."""
+    client = s3_client(env)
     client.create_bucket(Bucket=env["S3_BUCKET"], ACL="private")
+    if versioning:
+        client.put_bucket_versioning(
+            Bucket=env["S3_BUCKET"], VersioningConfiguration={"Status": "Enabled"}
+        )
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     import requests
 
     try:
@@ -512,20 +546,30 @@ def sign_in(browser: Browser, username: str) -> None:
     print(f"  signed in as {username} over the production settings")
 
 
-def upload_outcome(browser: Browser, pdf: bytes) -> int:
+def upload_outcome(
+    browser: Browser,
+    content: bytes,
+    *,
+    title: str = "產線檢查",
+    filename: str = "成果.pdf",
+    mime: str = "application/pdf",
+) -> int:
+    """A course outcome with ``content`` as its document, sent for certification; its id."""
     page = browser.request("GET", "/portfolio/outcomes/add/")
     expect(page.status_code == 200, f"the upload page answered {page.status_code}")
     options = re.findall(r'<option value="(\d+)"', page.text)
     expect(bool(options), "the upload page offers no course (is the outcome-upload window open?)")
     done = browser.form_post(
         "/portfolio/outcomes/add/",
-        {"enrolment": options[0], "title": "產線檢查", "description": "上線前的檢查。"},
-        files={"document": ("成果.pdf", pdf, "application/pdf")},
+        {"enrolment": options[0], "title": title, "description": "上線前的檢查。"},
+        files={"document": (filename, content, mime)},
     )
     expect(done.status_code == 302, f"the upload answered {done.status_code}: {done.text[:500]}")
     found = re.search(r"#outcome-(\d+)$", done.headers["Location"])
     expect(found is not None, f"the upload did not lead to the outcome: {done.headers['Location']}")
-    print(f"  uploaded a {len(pdf):,}-byte PDF course outcome")
+    print(
+        f"  uploaded a {len(content):,}-byte {filename.rpartition('.')[2].upper()} course outcome"
+    )
     return int(found.group(1))
 
 
@@ -558,7 +602,7 @@ def download_through_signed_link(browser: Browser, outcome: int, pdf: bytes, env
     print("  downloaded it through the signed link: the same bytes, as an attachment")
 
 
-def portfolio_zip(browser: Browser, stack: Stack) -> None:
+def portfolio_zip(browser: Browser, stack: Stack, builder: str = "the real worker") -> None:
     browser.request("GET", "/portfolio/export/")
     started = browser.form_post("/portfolio/export/", {})
     expect(started.status_code == 302, f"starting the zip answered {started.status_code}")
@@ -575,7 +619,7 @@ def portfolio_zip(browser: Browser, stack: Stack) -> None:
     expect(download.status_code == 200, f"the zip download answered {download.status_code}")
     names = zipfile.ZipFile(io.BytesIO(download.content)).namelist()
     expect("index.html" in names and any(n.endswith(".pdf") for n in names), f"zip holds {names}")
-    print(f"  the real worker built the portfolio zip ({len(names)} files)")
+    print(f"  {builder} built the portfolio zip ({len(names)} files)")
 
 
 BEAT_SETUP = """
@@ -654,12 +698,17 @@ def prepare(workdir: Path) -> tuple[dict, Stack, int]:
         secrets_dir=workdir / "secrets",
         var_dir=workdir / "var",
     )
+    return compose, Stack(env=compose_env(compose, local, s3_port), workdir=workdir), s3_port
+
+
+def compose_env(compose: dict, local: Locals, s3_port: int) -> dict[str, str]:
+    """The app's environment from the compose file, with throw-away secrets written, pointed
+    at this machine's services."""
     # What the operator exports before `docker compose up` (the file's header). The store's
     # public name is where the check reaches moto, https as the proxy in front would serve it.
     variables = {"PORTFOLIO_HOST": SITE_HOST, "PORTFOLIO_FILES_HOST": f"127.0.0.1:{s3_port}"}
     write_secrets(compose, local.secrets_dir)
-    env = localize(app_environment(compose, variables), compose, local)
-    return compose, Stack(env=env, workdir=workdir), s3_port
+    return localize(app_environment(compose, variables), compose, local)
 
 
 def check_environment(stack: Stack) -> None:
@@ -682,10 +731,8 @@ def main() -> int:
             fresh_database(stack.env["DATABASE_URL"])
             empty_redis(stack.env["REDIS_URL"], stack.env["CELERY_BROKER_URL"])
             start_s3(stack, s3_port)
-            create_bucket(stack.env)
-            for step in build_steps(compose):  # as `docker compose build` runs them
-                build = step.replace("/tmp/build", str(workdir / "build"))
-                stack.run("build", ["sh", "-c", build], timeout=600, build=True)
+            create_bucket(stack.env, versioning=bucket_versioning(compose))
+            stack.build(compose)
             stack.run("migrate", from_venv(service_command(compose, "migrate")), timeout=600)
             stack.run("seed_demo", [sys.executable, "manage.py", "seed_demo"], timeout=600)
             port = int(os.environ.get("PRODCHECK_PORT") or free_port())
@@ -699,7 +746,7 @@ def main() -> int:
             )
             stack.start("beat", beat)
             base = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _answers(base + "/healthz"), "the web server", stack, seconds=90)
+            wait_for(lambda: answers(base + "/healthz"), "the web server", stack, seconds=90)
             browser = Browser(base)
             check_health(browser)
             # Setup, documented: the demo's outcome-upload window of term 1 runs from

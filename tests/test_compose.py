@@ -4,8 +4,11 @@
 compose file's promises in place without starting anything but the settings.
 """
 
+import json
+import shlex
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -133,3 +136,67 @@ def test_the_simulated_central_database_is_its_own_service_only_on_demand(compos
     # The school's own services never switch it on.
     for name in ("web", "worker", "beat"):
         assert "CENTRAL_SIMULATOR" not in compose["services"][name].get("environment", {})
+
+
+def test_the_bucket_is_private_versioned_and_keeps_old_versions_a_month(compose):
+    """The s3-bucket setup as deploy/drill.py and prodcheck create the bucket."""
+    bucket = compose["x-app"]["environment"]["S3_BUCKET"]
+    # The script sh runs, after compose's interpolation and splitting.
+    entrypoint = compose["services"]["s3-bucket"]["entrypoint"]
+    setup = " ".join(shlex.split(prodcheck.interpolate(entrypoint, {}))[-1].split())
+    assert f"mc anonymous set none store/{bucket}" in setup
+    assert prodcheck.bucket_versioning(compose)
+    assert f'"$BUCKET_LIFECYCLE" | mc ilm import store/{bucket}' in setup
+    rules = json.loads(compose["services"]["s3-bucket"]["environment"]["BUCKET_LIFECYCLE"])
+    assert rules["Rules"] == [
+        {
+            "ID": "noncurrent-30-days",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+        }
+    ]
+
+
+def test_the_database_is_dumped_nightly_and_kept_two_weeks(compose):
+    services = compose["services"]
+    backup = services["backup-db"]
+    # pg_dump of the server's major version (an older one refuses a newer server).
+    assert backup["image"] == services["db"]["image"]
+    assert backup["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert backup["environment"]["PGHOST"] == "db"
+    assert backup["environment"]["PGDATABASE"] == urlsplit(
+        compose["x-app"]["environment"]["DATABASE_URL"]
+    ).path.lstrip("/")
+    assert backup["environment"]["TZ"] == "CST-8"  # Asia/Taipei, UTC+8 all year
+    assert backup["environment"]["BACKUP_KEEP_DAYS"] == "${BACKUP_KEEP_DAYS:-14}"
+    script = backup["command"][0]
+    assert "date -d 02:00" in script
+    assert 'pg_dump -Fc --file="$$file.part"' in script
+    assert 'pg_restore --list "$$file.part"' in script  # a dump that cannot be read fails
+    assert '-mtime +"$$BACKUP_KEEP_DAYS" -delete' in script
+    assert backup["volumes"] == ["backups:/backups"] and "backups" in compose["volumes"]
+    assert backup["restart"] == "unless-stopped"
+
+
+def test_the_database_archives_its_write_ahead_log(compose):
+    db = compose["services"]["db"]
+    settings = dict(arg.split("=", 1) for arg in db["command"][2::2])
+    assert db["command"][:2] == ["postgres", "-c"] and set(db["command"][1::2]) == {"-c"}
+    assert settings["wal_level"] == "replica" and settings["archive_mode"] == "on"
+    assert settings["archive_command"] == "test ! -f /wal-archive/%f && cp %p /wal-archive/%f"
+    assert int(settings["archive_timeout"]) <= 300  # at most 5 minutes of changes at risk
+    assert "wal-archive:/wal-archive" in db["volumes"] and "wal-archive" in compose["volumes"]
+    # The archive volume is handed to postgres, then the image's own entrypoint runs.
+    assert "chown postgres:postgres /wal-archive" in db["entrypoint"][2]
+    assert 'exec docker-entrypoint.sh "$$@"' in db["entrypoint"][2]
+
+
+def test_the_bucket_is_copied_into_the_backups(compose):
+    bucket = compose["x-app"]["environment"]["S3_BUCKET"]
+    copy = compose["services"]["backup-files"]
+    command = " ".join(shlex.split(prodcheck.interpolate(copy["entrypoint"], {}))[-1].split())
+    assert f"mc mirror --watch --overwrite --preserve store/{bucket} /backups/files" in command
+    assert "--remove" not in command  # what the bucket deletes stays in the copy
+    assert copy["volumes"] == ["backups:/backups"]
+    assert copy["depends_on"]["s3-bucket"] == {"condition": "service_completed_successfully"}
