@@ -43,6 +43,7 @@ SETUP = """
 import datetime as dt
 from django.utils import timezone
 from accounts.models import User
+from portfolio import calendar
 from portfolio.models import School, SchoolPolicy, Term
 from records.models import CourseEnrolment, Student
 from submissions.models import ExtensionKind, WindowExtension
@@ -62,6 +63,9 @@ for username in USERNAMES:
     policy, _ = SchoolPolicy.objects.get_or_create(school=school, school_year=term.school_year)
     # Only for the bench: far above the national range, so the run measures uploads, not caps.
     SchoolPolicy.objects.filter(pk=policy.pk).update(outcome_upload_cap_per_term=30000)  # smallint
+    # update() sends no signal: tell the server's processes, which keep the school's calendar
+    # (its policies with it), as the services do.
+    calendar.bump(school.pk)
     WindowExtension.objects.get_or_create(
         school=school, student=student, term=term, kind=ExtensionKind.OUTCOME_UPLOAD,
         defaults=dict(starts_at=now - dt.timedelta(minutes=1), ends_at=now + dt.timedelta(hours=6),
