@@ -8,7 +8,8 @@ when every benchmark succeeded; progress goes to stderr. Exits non-zero on any f
     .venv/bin/python bench/run.py --list
 
 Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CLIENT=python (skip wrk),
-BENCH_RUSH_SECONDS (120, the rush's Locust run), BENCH_KEEP=1 (keep the temporary folder and
+BENCH_RUSH_SECONDS (120, the rush's Locust run), BENCH_SCALE=1 (the scale step, 100 more
+schools, on PostgreSQL), BENCH_KEEP=1 (keep the temporary folder and
 database), DATABASE_URL, REDIS_URL, CELERY_BROKER_URL (passed to the server). See
 bench/README.md.
 """
@@ -38,6 +39,7 @@ from bench import (
     receipt,
     roster,
     rush,
+    scale,
     server,
     signin,
     uploads,
@@ -303,6 +305,13 @@ def deadline_rush(ctx: Context) -> list[Figure]:
     """300 students and 20 teachers at once (Locust) on docker-compose.yml's web and worker."""
     var_dir = Path(ctx.env["PORTFOLIO_VAR_DIR"])
     return [Figure(*f) for f in rush.rush(ctx.env, ctx.manage, var_dir)]
+
+
+# Last: the hundred schools it adds would weigh on every benchmark after it.
+@benchmark("scale")
+def scale_home_ratio(ctx: Context) -> list[Figure]:
+    """The home and the queue with 100 more schools of 3,000 students (BENCH_SCALE=1)."""
+    return [Figure(*f) for f in scale.scale(ctx.env, ctx.browser, check_student_home)]
 
 
 # Running -------------------------------------------------------------------------------
