@@ -33,6 +33,7 @@ LINKS = [
     Link("accounts:deputies", _("Deputies"), (R.SCHOOL_ADMIN,)),
     Link("portal:schedule", _("Schedule and policy"), (R.SCHOOL_ADMIN,)),
     Link("portal:audit", _("Audit log"), (R.SCHOOL_ADMIN,)),
+    Link("schoolexport:index", _("Export the school's data"), (R.SCHOOL_ADMIN,)),
     Link("imports:index", _("Imports"), (R.REGISTRY, R.CURRICULUM, R.STUDENT_AFFAIRS)),
     Link("classes:list", _("Classes"), (R.REGISTRY, R.CURRICULUM)),
     Link("courses:list", _("Courses"), (R.CURRICULUM, R.REGISTRY)),

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("records.urls.course_enrolments")),
     path("", include("submissions.urls.extensions")),
     path("", include("submissions.urls.export")),
+    path("", include("submissions.urls.school_export")),
     path("", include("submissions.urls.files")),
     path("", include("submissions.urls.performances")),
     path("", include("submissions.urls.outcomes")),

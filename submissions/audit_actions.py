@@ -65,3 +65,11 @@ register_actions(
         "receipt.letters": _("Receipt letters printed for students who have left"),
     },
 )
+register_actions(
+    "school_export",
+    _("The school's data export"),
+    {
+        "school_export.start": _("Export of the whole school's data started"),
+        "school_export.download": _("Export of the whole school's data downloaded"),
+    },
+)

@@ -132,7 +132,7 @@ def _file_name(stored: StoredFile) -> str:
     return f"{safe_segment(stem, fallback='file', limit=SEGMENT_MAX)}.{ext}"
 
 
-class _Names:
+class ZipNames:
     """Hands out paths unique within the zip (case-insensitively, for Windows and macOS)."""
 
     def __init__(self) -> None:
@@ -198,7 +198,7 @@ def _files(obj: CourseOutcome | Performance) -> list[ExportFile]:
     ]
 
 
-def _place(items: list[ExportItem], folder: str, names: _Names) -> None:
+def _place(items: list[ExportItem], folder: str, names: ZipNames) -> None:
     """Number the items of one folder and give each file of those kept its path."""
     for n, item in enumerate(items, start=1):
         if item.withdrawn:
@@ -234,7 +234,7 @@ def export_plan(student: Student) -> list[ExportYear]:
         withdrawn = performance.state == PerformanceState.WITHDRAWN
         year.performances.append(ExportItem(performance, withdrawn, _files(performance)))
 
-    names = _Names()
+    names = ZipNames()
     outcomes_folder = safe_segment(_("Course outcomes"), fallback="outcomes")
     performances_folder = safe_segment(_("Diverse performances"), fallback="performances")
     plan = [years[key] for key in sorted(years)]

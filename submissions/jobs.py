@@ -1,5 +1,5 @@
-"""Background jobs of the submissions area: a student's whole portfolio as a zip, and the
-grade roster's pre-check.
+"""Background jobs of the submissions area: a student's whole portfolio as a zip, the whole
+school's data as a zip, the rosters' pre-check and builds, and the receipts.
 
 Imported from ``SubmissionsConfig.ready()`` so that the handlers are registered in every
 process that runs jobs (web, worker, commands).
@@ -13,13 +13,19 @@ from django.utils import translation
 
 from portfolio.jobs import job_handler
 from portfolio.models import Job
-from submissions import export
+from submissions import export, school_export
 from submissions.services import packages, precheck, receipts
 
 
 @job_handler(export.EXPORT_JOB, retry=True)
 def portfolio_export(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
     return export.export_build(job, progress)
+
+
+@job_handler(school_export.SCHOOL_EXPORT_JOB, retry=True)
+def school_data_export(job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return school_export.school_export_build(job, progress)
 
 
 @job_handler(precheck.PRECHECK_JOB, retry=True)
