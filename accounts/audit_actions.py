@@ -1,4 +1,5 @@
-"""Audit actions of members, roles and deputies, and of the platform operator."""
+"""Audit actions of members, roles and deputies, of the platform operator and of the schools'
+sign-in providers."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -28,4 +29,10 @@ register_actions(
         "school.resume": _("School resumed by the platform operator"),
         "school.admin_invite": _("Sign-in link sent to a school administrator"),
     },
+)
+
+register_actions(
+    "signin",
+    _("Sign-in with the school's accounts"),
+    {"signin.configure": _("School's sign-in provider set up or changed")},
 )

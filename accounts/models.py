@@ -224,3 +224,60 @@ class Notice(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class SignInKind(models.TextChoices):
+    GOOGLE = "google", _("Google Workspace for Education")
+    OIDC = "oidc", _("OpenID Connect (such as the education cloud)")
+
+
+GOOGLE_ISSUER = "https://accounts.google.com"
+
+
+class SignInProvider(models.Model):
+    """A school's own sign-in provider (accounts.signin): its members sign in with the
+    school's accounts, matched to the members the school administrator created by their
+    verified e-mail address. The client secret is never stored here: only where to read
+    it, a file or an environment variable."""
+
+    school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="signin_provider")
+    kind = models.CharField(_("kind"), max_length=16, choices=SignInKind.choices)
+    label_zh = models.CharField(_("button text (Chinese)"), max_length=60, blank=True)
+    label_en = models.CharField(_("button text (English)"), max_length=60, blank=True)
+    issuer = models.URLField(_("issuer URL"), max_length=300)
+    client_id = models.CharField(_("client ID"), max_length=255)
+    secret_file = models.CharField(_("file holding the client secret"), max_length=500, blank=True)
+    secret_env = models.CharField(
+        _("environment variable holding the client secret"), max_length=100, blank=True
+    )
+    # Lower-case domains, e.g. ["mail.example.edu.tw"]: an e-mail address outside them is
+    # refused before the roster is looked at.
+    email_domains = models.JSONField(_("allowed e-mail domains"), default=list)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["school__code"]
+        verbose_name = _("school sign-in provider")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(secret_file="") | ~models.Q(secret_env=""),
+                name="signin_provider_has_secret_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school.code} {self.get_kind_display()}"
+
+    @property
+    def provider_id(self) -> str:
+        """The id allauth knows this provider by (in its URLs and SocialAccount rows)."""
+        return f"school-{self.school.code}"
+
+    @property
+    def is_google(self) -> bool:
+        return self.kind == SignInKind.GOOGLE
+
+    def label(self, language: str) -> str:
+        """The school's own words for the sign-in button in ``language`` ("" for the default)."""
+        return self.label_en if language == "en" else self.label_zh

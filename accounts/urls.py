@@ -1,10 +1,11 @@
 from django.urls import path
 
-from accounts import views
+from accounts import signin_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("switch/", views.switch, name="switch"),
+    path("signin/school/", signin_views.school_signin, name="school_signin"),
     path("manage/members/", views.members, name="members"),
     path("manage/members/add/", views.member_add, name="member_add"),
     path("manage/members/<int:pk>/", views.member_edit, name="member_edit"),

@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # Sign-in with a school's own accounts (accounts.signin): every school's provider is an
+    # OpenID Connect app of its own, Google Workspace included (issuer accounts.google.com).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "portfolio",
     "accounts",
     "records",
@@ -86,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside CSPMiddleware, so that its additions reach the policy that middleware writes.
+    "accounts.signin_middleware.SignInFormActionMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.ActingContextMiddleware",
 ]
@@ -107,6 +113,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "portal.context_processors.acting",
             ],
+            "libraries": {"signin": "accounts.signin_tags"},
         },
     }
 ]
@@ -200,6 +207,20 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Sign-in with the school's accounts (accounts.signin, accounts.adapters): the providers are
+# the schools' SignInProvider rows, never SocialApp rows or settings. Nobody signs up: a
+# provider's verified e-mail must be that of an active member of the provider's school, and
+# the account is then connected to that member (allauth's own e-mail authentication would
+# look across every school and wipe passwords; the adapter does the school's match itself).
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10  # seconds for each request to a provider
+# The schools' providers as JSON (a list of objects; see `manage.py school_signin --help`),
+# applied by `manage.py school_signin --from-env`; usually PORTFOLIO_SCHOOL_SIGNIN_FILE.
+SCHOOL_SIGNIN = env_str("PORTFOLIO_SCHOOL_SIGNIN")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "學習歷程平臺"
 
