@@ -112,11 +112,17 @@ def read_secret(provider: SignInProvider) -> str:
             with open(provider.secret_file, encoding="utf-8") as handle:
                 secret = handle.read().strip()
         except OSError as exc:
-            raise SecretUnavailable(f"{provider.secret_file}: {exc.strerror}") from exc
+            raise SecretUnavailable(
+                _("%(file)s cannot be read (%(error)s)")
+                % {"file": provider.secret_file, "error": exc.strerror}
+            ) from exc
     else:
         secret = os.environ.get(provider.secret_env, "").strip()
     if not secret:
-        raise SecretUnavailable(f"{provider.secret_file or provider.secret_env} is empty")
+        raise SecretUnavailable(
+            _("%(source)s is empty or not set")
+            % {"source": provider.secret_file or provider.secret_env}
+        )
     return secret
 
 

@@ -508,3 +508,59 @@ def test_the_command_refuses_bad_input_clearly(db):
         _command("200002", "新設高中", "--admin", "nobody")
     assert School.objects.get(code="200001").name == "新設高中"
     assert not School.objects.filter(code="200002").exists()
+
+
+# --- the school's own sign-in provider, set on the operator's pages -------------------------
+
+
+def test_the_operator_sets_up_the_schools_sign_in_and_the_same_again_changes_nothing(
+    school, operator, tmp_path
+):
+    from accounts.models import SignInProvider
+
+    secret = tmp_path / "signin-secret"
+    secret.write_text("s3cret\n")
+    client = english(operator_client(operator))
+    url = f"/operator/schools/{school.code}/signin/"
+    page = client.get(url).content.decode()
+    assert "/accounts/oidc/school-123456/login/callback/" in page
+    form = {
+        "kind": "oidc", "issuer": "https://cloud.example.edu.tw", "client_id": "platform",
+        "secret_file": str(secret), "secret_env": "", "email_domains": "mail.example.edu.tw",
+        "label_zh": "教育雲", "label_en": "Education cloud", "enabled": "on",
+    }  # fmt: skip
+    response = client.post(url, form, follow=True)
+    assert "The sign-in with the accounts of" in response.content.decode()
+    row = SignInProvider.objects.get(school=school)
+    assert (row.issuer, row.client_id, row.email_domains) == (
+        "https://cloud.example.edu.tw", "platform", ["mail.example.edu.tw"]
+    )  # fmt: skip
+    assert "s3cret" not in str(AuditLog.objects.get(action="signin.configure").changes)
+    school_page = response.content.decode()
+    assert "https://cloud.example.edu.tw" in school_page and "mail.example.edu.tw" in school_page
+
+    again = client.post(url, form, follow=True)
+    assert "Nothing changed." in again.content.decode()
+    assert AuditLog.objects.filter(action="signin.configure").count() == 1
+
+
+def test_a_provider_the_platform_could_not_use_is_refused_field_by_field(school, operator):
+    import re
+
+    from accounts.models import SignInProvider
+
+    client = english(operator_client(operator))
+    good = {"kind": "oidc", "issuer": "https://cloud.example.edu.tw", "client_id": "platform",
+            "secret_env": "SIGNIN_SECRET", "email_domains": "mail.example.edu.tw"}  # fmt: skip
+    for field, wrong, said in (
+        ("email_domains", "not a domain", "Not a domain: not, a, domain."),
+        ("issuer", "http://cloud.example.edu.tw", "The issuer must be reached over https."),
+    ):
+        response = client.post(f"/operator/schools/{school.code}/signin/", {**good, field: wrong})
+        page = response.content.decode()
+        assert response.status_code == 200
+        described = re.search(rf'<input[^>]*name="{field}"[^>]*aria-describedby="([^"]+)"', page)
+        assert described, field
+        error_id = next(i for i in described.group(1).split() if "error" in i)
+        assert re.search(rf'id="{error_id}"[^>]*>(<[^>]+>)*{re.escape(said)}', page), field
+    assert not SignInProvider.objects.exists()

@@ -10,12 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import platform
+from accounts import platform, signin
 from accounts.acting import SignedInRequest
-from accounts.models import Membership, Role, User
+from accounts.models import Membership, Role, SignInProvider, User
+from accounts.signin_forms import SignInProviderForm
 from portal.operator import schools_with_sizes, size_of
 from portal.operator_forms import SchoolCreateForm, SuspendForm
 from portfolio.audit import action_label
@@ -105,7 +107,42 @@ def _school_page(
             "admins": admins,
             "history": history,
             "suspend_form": suspend_form,
+            "provider": SignInProvider.objects.filter(school=school).first(),
         },
+    )
+
+
+@operator_required
+def school_signin(request: SignedInRequest, code: str) -> HttpResponse:
+    """The school's own sign-in provider (accounts.signin), as `manage.py school_signin` sets
+    it: the secret stays in a file or an environment variable the app reads, never here."""
+    school = get_object_or_404(School, code=code)
+    row = SignInProvider.objects.filter(school=school).first()
+    form = SignInProviderForm(request.POST or None, initial=SignInProviderForm.initial_for(row))
+    if request.method == "POST" and form.is_valid():
+        _row, changed = signin.signin_provider_save(
+            school=school, data=form.provider_data(), by=platform.Operator(request.user)
+        )
+        if changed:
+            messages.success(
+                request,
+                _("The sign-in with the accounts of %(school)s is saved.") % {"school": school},
+            )
+        else:
+            messages.info(request, _("Nothing changed."))
+        return redirect("operator:school", code=school.code)
+    return render(
+        request,
+        "portal/operator/signin_form.html",
+        {"school": school, "form": form, "callback": signin_callback_url(request, school)},
+    )
+
+
+def signin_callback_url(request: SignedInRequest, school: School) -> str:
+    """The redirect URI to register with the provider."""
+    provider_id = f"{signin.PROVIDER_PREFIX}{school.code}"
+    return request.build_absolute_uri(
+        reverse("openid_connect_callback", kwargs={"provider_id": provider_id})
     )
 
 

@@ -19,5 +19,6 @@ ROWS = {
     "operator:school": ("get", _school, everyone(403, anon=302)),
     "operator:school_suspend": ("post", _school, everyone(403, anon=302)),
     "operator:school_resume": ("post", _school, everyone(403, anon=302)),
+    "operator:school_signin": ("get", _school, everyone(403, anon=302)),
     "operator:admin_invite": ("post", _admin, everyone(403, anon=302)),
 }
