@@ -3,13 +3,26 @@
 The site's policy sends forms only to itself (``form-action 'self'``), and browsers apply
 that to where a form's answer redirects too: the school picker and allauth's "continue to
 the provider" page answer with a redirect to the provider, so on those pages the enabled
-providers' origins are added."""
+providers' origins are added.
 
+A school's provider that cannot be reached, or that answers its discovery document with
+something else, stops allauth's views with the error (its login view catches none): the
+person is told the school's sign-in is not available now, and the log says why."""
+
+import logging
+
+import requests
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from accounts import signin
 
 PAGES = {"account_login", "accounts:school_signin", "openid_connect_login"}
+PROVIDER_VIEWS = {"openid_connect_login", "openid_connect_callback"}
+# What allauth's OpenID Connect views raise when the provider is down or answers nonsense.
+PROVIDER_FAILURES = (requests.RequestException, ValueError, KeyError)
+log = logging.getLogger(__name__)
 
 
 class SignInFormActionMiddleware:
@@ -28,3 +41,18 @@ class SignInFormActionMiddleware:
             if origins:
                 response._csp_update = {"form-action": origins}
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        match = request.resolver_match
+        if match is None or match.view_name not in PROVIDER_VIEWS:
+            return None
+        if not isinstance(exception, PROVIDER_FAILURES):
+            return None
+        log.warning(
+            "school sign-in provider %s unavailable: %r", match.kwargs.get("provider_id"), exception
+        )
+        message = _(
+            "This school's sign-in is not available right now. Sign in with your username and "
+            "password, or try again later."
+        )
+        return render(request, "socialaccount/unavailable.html", {"message": message})

@@ -463,3 +463,22 @@ def test_user_info_about_someone_else_is_refused():
     with pytest.raises(signin.Refused) as refused:
         signin.identity_of({"id_token": {"sub": "a"}, "userinfo": {"sub": "b"}})
     assert refused.value.reason is signin.Reason.INCONSISTENT
+
+
+@pytest.mark.parametrize("answer", ["down", "nonsense"])
+def test_a_provider_that_is_down_or_answers_nonsense_is_said_not_a_500(
+    provider, issuer, student, answer, caplog, monkeypatch
+):
+    if answer == "down":
+        SignInProvider.objects.filter(pk=provider.pk).update(issuer="https://127.0.0.1:9")
+    else:
+        # A discovery document without the endpoints allauth needs.
+        monkeypatch.setattr(issuer, "discovery", lambda: {"issuer": issuer.url})
+    client = english(Client())
+    url = reverse("openid_connect_login", kwargs={"provider_id": provider.provider_id})
+    response = client.post(url)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "This school&#x27;s sign-in is not available right now." in page
+    assert "school sign-in provider school-123456 unavailable" in caplog.text
+    assert signed_in_as(client) is None

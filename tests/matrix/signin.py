@@ -17,7 +17,8 @@ def build(world, make_member) -> None:
         school=world["school"],
         data={
             "kind": "oidc",
-            "issuer": "https://issuer.example.edu.tw",
+            # A closed port: the provider fails at once, without a lookup on the network.
+            "issuer": "https://127.0.0.1:9",
             "client_id": "portfolio",
             "secret_file": "",
             "secret_env": SECRET_ENV,
