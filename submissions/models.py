@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from portfolio.models import School
+from portfolio.models import ChoiceLabels, School
 from records.models import CourseEnrolment, Student
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class CourseOutcomeQuerySet(models.QuerySet):
         )
 
 
-class CourseOutcome(models.Model):
+class CourseOutcome(ChoiceLabels, models.Model):
     """A student's work from a credited course of a term, certified by the course's teacher."""
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
@@ -291,7 +291,7 @@ class PerformanceQuerySet(models.QuerySet):
         ).exclude(state=PerformanceState.WITHDRAWN)
 
 
-class Performance(models.Model):
+class Performance(ChoiceLabels, models.Model):
     """One diverse performance of a student in a school year.
 
     The columns every category shares are fields; what a category adds (level, result,
