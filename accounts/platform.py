@@ -16,7 +16,6 @@ import functools
 import logging
 import re
 import smtplib
-from typing import TYPE_CHECKING, cast
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
@@ -36,9 +35,6 @@ from accounts.models import Division, Membership, MembershipQuerySet, Role, User
 from portfolio import services as school_services
 from portfolio.audit import audit_write
 from portfolio.models import AuditLog, School
-
-if TYPE_CHECKING:
-    from accounts.acting import ActingContext
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +62,6 @@ class Operator:
 
 def _actor(by: User | None) -> Operator | None:
     return Operator(by) if by is not None else None
-
-
-def _as_acting(actor: Operator | None) -> "ActingContext | None":
-    """accounts.services types ``by`` as an ActingContext though it reads only what the audit
-    reads (portfolio.actor.Actor), which the operator is."""
-    return cast("ActingContext | None", actor)
 
 
 def in_service(memberships: MembershipQuerySet) -> MembershipQuerySet:
@@ -191,7 +181,7 @@ def school_create(
             password_hash=make_password(None),  # unusable until they set one through the link
             role=Role.SCHOOL_ADMIN,
             division=Division.DAY,
-            by=_as_acting(actor),
+            by=actor,
         )
         user = membership.user
         admin_added = True
@@ -208,7 +198,7 @@ def school_create(
                 user=user,
                 role=Role.SCHOOL_ADMIN,
                 division=Division.DAY,
-                by=_as_acting(actor),
+                by=actor,
             )
     if admin_added:
         _invite(school=school, user=user, actor=actor)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Deputy, Membership, Role, User
+from portfolio.actor import Actor
 from portfolio.audit import audit_write, update_audited
 from portfolio.models import School
 from portfolio.problems import add_problem
@@ -27,7 +28,7 @@ def member_create(
     password: str,
     role: str,
     division: str,
-    by: "ActingContext | None",
+    by: Actor | None,
     password_hash: str | None = None,
 ) -> Membership:
     """A new account with its first role in ``school``.
@@ -87,7 +88,7 @@ def member_set_password(
 
 @transaction.atomic
 def membership_add(
-    *, school: School, user: User, role: str, division: str, by: "ActingContext | None"
+    *, school: School, user: User, role: str, division: str, by: Actor | None
 ) -> Membership:
     membership, created = Membership.objects.get_or_create(
         user=user, school=school, role=role, division=division
