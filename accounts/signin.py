@@ -105,6 +105,15 @@ class SecretUnavailable(Exception):
     pass
 
 
+def unavailable_message() -> str:
+    """What a person is told when their school's provider cannot be used now (its secret
+    unreadable, the provider down), in the active language."""
+    return _(
+        "This school's sign-in is not available right now. Sign in with your username and "
+        "password, or try again later."
+    )
+
+
 def read_secret(provider: SignInProvider) -> str:
     """The client secret, from the file or the environment variable the row names."""
     if provider.secret_file:

@@ -14,7 +14,6 @@ import logging
 import requests
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 
 from accounts import signin
 
@@ -51,8 +50,6 @@ class SignInFormActionMiddleware:
         log.warning(
             "school sign-in provider %s unavailable: %r", match.kwargs.get("provider_id"), exception
         )
-        message = _(
-            "This school's sign-in is not available right now. Sign in with your username and "
-            "password, or try again later."
+        return render(
+            request, "socialaccount/unavailable.html", {"message": signin.unavailable_message()}
         )
-        return render(request, "socialaccount/unavailable.html", {"message": message})

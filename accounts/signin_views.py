@@ -5,9 +5,9 @@ from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts import signin
 from accounts.signin_forms import pick_form
 
 
@@ -24,13 +24,7 @@ def school_signin(request: HttpRequest) -> HttpResponse:
         try:
             provider = get_adapter(request).get_provider(request, form.provider().provider_id)
         except SocialApp.DoesNotExist:
-            form.add_error(
-                "school",
-                _(
-                    "This school's sign-in is not available right now. Sign in with your "
-                    "username and password, or try again later."
-                ),
-            )
+            form.add_error("school", signin.unavailable_message())
         else:
             return provider.redirect_from_request(request)
     return render(

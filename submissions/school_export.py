@@ -32,9 +32,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import hashlib
 import io
-import itertools
 import json
 import shutil
 import tempfile
@@ -62,7 +60,7 @@ from submissions.models import CourseOutcome, FileFault, Performance, RosterPack
 from submissions.services.packages import Build, write_package
 from submissions.services.precheck import Findings
 from submissions.services.rosters import KINDS_BY_KEY, RosterKind
-from submissions.services.stored_files import copy_into_zip, read_chunks, zip_time
+from submissions.services.stored_files import copy_into_zip, copy_path_into_zip, zip_time
 
 if TYPE_CHECKING:
     from accounts.acting import ActingContext
@@ -184,26 +182,6 @@ def _copy_entry(archive: zipfile.ZipFile, name: str, source: IO[bytes], when: dt
     info.compress_type = zipfile.ZIP_DEFLATED
     with archive.open(info, "w", force_zip64=True) as target:
         shutil.copyfileobj(source, target, BLOCK)
-
-
-def _copy_stored(
-    archive: zipfile.ZipFile, storage_name: str, path: str, sha256: str, when: dt.datetime
-) -> str:
-    """A file of the default storage into the zip in blocks (stored as it is), its sha256
-    checked as it goes: OK, MISSING (nothing written) or CHANGED (written)."""
-    chunks = read_chunks(storage_name)
-    try:
-        first = next(chunks, b"")
-    except FileNotFoundError:
-        return MISSING
-    info = zipfile.ZipInfo(path, date_time=zip_time(when))
-    info.compress_type = zipfile.ZIP_STORED
-    digest = hashlib.sha256()
-    with archive.open(info, "w", force_zip64=True) as target:
-        for chunk in itertools.chain([first], chunks):
-            digest.update(chunk)
-            target.write(chunk)
-    return OK if not sha256 or digest.hexdigest() == sha256 else CHANGED
 
 
 def _local(moment: dt.datetime | None) -> str:
@@ -407,7 +385,10 @@ def _write_submitted(
                 path = paths.take(
                     "rosters/submitted", safe_segment(base, fallback="file", limit=120)
                 )
-                status = _copy_stored(archive, field.name, path, sha256, package.built_at or now)
+                fault = copy_path_into_zip(
+                    archive, field.name, path, sha256=sha256, when=package.built_at or now
+                )
+                status = FAULT_STATUS.get(fault, OK)
                 summary.submitted_files += 1
                 summary.submitted_missing += status == MISSING
                 summary.submitted_changed += status == CHANGED

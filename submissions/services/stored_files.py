@@ -158,17 +158,40 @@ def copy_into_zip(archive: zipfile.ZipFile, stored: StoredFile, path: str, schoo
     """Copy a stored file of ``school`` into ``archive`` at ``path`` in blocks (stored, not
     compressed), checking it is still the uploaded one: "" when whole, else what is wrong
     (``FileFault.MISSING``: nothing written; ``FileFault.MISMATCH``: written, but changed)."""
-    chunks = read_chunks(StoredFile.path_for(school, stored.storage_key))
+    return copy_path_into_zip(
+        archive,
+        StoredFile.path_for(school, stored.storage_key),
+        path,
+        sha256=stored.sha256,
+        when=stored.created_at,
+        size=stored.size,
+    )
+
+
+def copy_path_into_zip(
+    archive: zipfile.ZipFile,
+    storage_path: str,
+    path: str,
+    *,
+    sha256: str,
+    when: dt.datetime,
+    size: int | None = None,
+) -> str:
+    """A file of the default storage into ``archive`` at ``path`` in blocks (stored as it
+    is), its sha256 compared with ``sha256`` as it goes (none given: not compared): "", or
+    ``FileFault.MISSING`` (nothing written) or ``FileFault.MISMATCH`` (written, changed)."""
+    chunks = read_chunks(storage_path)
     try:
         first = next(chunks, b"")
     except FileNotFoundError:
         return FileFault.MISSING
-    info = zipfile.ZipInfo(path, date_time=zip_time(stored.created_at))
+    info = zipfile.ZipInfo(path, date_time=zip_time(when))
     info.compress_type = zipfile.ZIP_STORED
-    info.file_size = stored.size
+    if size is not None:
+        info.file_size = size
     digest = hashlib.sha256()
-    with archive.open(info, "w", force_zip64=stored.size > 2**31) as target:
+    with archive.open(info, "w", force_zip64=size is None or size > 2**31) as target:
         for chunk in itertools.chain([first], chunks):
             digest.update(chunk)
             target.write(chunk)
-    return "" if digest.hexdigest() == stored.sha256 else FileFault.MISMATCH
+    return "" if not sha256 or digest.hexdigest() == sha256 else FileFault.MISMATCH
